@@ -1,0 +1,534 @@
+"""Checked AST -> Python closures, with Kleene three-valued logic over unknown facts.
+
+Each expression compiles once into `fn(case, loc)`: `case` holds the facts,
+the as-of date, parameter values and the per-case memo of rules; `loc` is the
+tuple of binder variables in scope. A traced variant records trace events;
+the untraced one pays nothing for tracing.
+"""
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+from typing import Any, Callable
+
+from . import ast as A
+from .builtins import BUILTINS, EvalError
+from .checker import CheckedSet, Ref
+from .diagnostics import Span
+from .printer import format_value, to_text
+from .types import BOOL
+from .values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
+
+__all__ = ["Compiler", "Fn", "EvalFailure", "tri_status"]
+
+Fn = Callable[[Any, tuple], Any]
+_MISSING = object()
+
+
+class EvalFailure(Exception):
+    """An evaluation error at a place in a policy."""
+
+    def __init__(self, code: str, message: str, span: Span | None):
+        self.code, self.message, self.span = code, message, span
+        super().__init__(message)
+
+
+def tri_status(v) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if type(v) is Unknown:
+        return "unknown"
+    return "value"
+
+
+def _merge(a, b) -> Unknown:
+    if type(a) is Unknown:
+        return a | b if type(b) is Unknown else a
+    return b
+
+
+def _arith(op: str, span: Span | None):
+    ctx = DECIMAL_CONTEXT
+    if op == "/":
+        def f(a, b):
+            if not b:
+                raise EvalFailure("division-by-zero", "division by zero", span)
+            return ctx.divide(a, b)
+        return f
+    fn = {"+": ctx.add, "-": ctx.subtract, "*": ctx.multiply}[op]
+    return fn
+
+
+class Compiler:
+    """Compiles the expressions of a checked set; `traced` selects the variant that records events."""
+
+    def __init__(self, checked: CheckedSet, traced: bool):
+        self.checked = checked
+        self.traced = traced
+        self.types = checked.types
+        self.refs = checked.refs
+        self.rule_fns: dict[tuple[str, str], Fn] = {}
+
+    # ---- entry points
+    def expr(self, node: A.Node) -> Fn:
+        try:
+            fn = self.c(node)
+        except RecursionError:
+            raise EvalFailure("expression-too-deep", "expression is nested too deeply", node.span)
+        return self._guard(fn, node.span)
+
+    def _guard(self, fn: Fn, span: Span | None) -> Fn:
+        def guarded(c, loc):
+            try:
+                return fn(c, loc)
+            except decimal.Overflow:
+                raise EvalFailure("number-too-large", "a number grew beyond the supported range", span)
+            except decimal.InvalidOperation:
+                raise EvalFailure("invalid-number", "an arithmetic operation has no defined result", span)
+            except RecursionError:
+                raise EvalFailure("expression-too-deep", "evaluation nested too deeply", span)
+        return guarded
+
+    # ---- dispatch
+    def c(self, node: A.Node) -> Fn:
+        fn = getattr(self, "c_" + type(node).__name__)(node)
+        if self.traced and self._is_condition(node):
+            return self._trace_condition(node, fn)
+        return fn
+
+    def _is_condition(self, node: A.Node) -> bool:
+        if isinstance(node, (A.Literal, A.Binder)):
+            return False
+        if isinstance(node, (A.Name, A.Field)) and self.refs.get(id(node)) is not None \
+                and self.refs[id(node)].kind in ("rule", "outcome"):
+            return False  # the rule's own event stands for it
+        return self.types.get(id(node)) == BOOL
+
+    # ---- tracing helpers
+    def _trace_condition(self, node: A.Node, fn: Fn) -> Fn:
+        text = to_text(node)
+        operands = None
+        if isinstance(node, (A.Compare, A.In)):
+            left, right = (node.left, node.right) if isinstance(node, A.Compare) else (node.item, node.collection)
+            lf, rf = self.c_plain(left), self.c_plain(right)
+            operands = (to_text(left), lf, to_text(right), rf)
+            op = node.op if isinstance(node, A.Compare) else ("not in" if node.negated else "in")
+        else:
+            op = node.op if isinstance(node, A.BoolOp) else None
+
+        def traced(c, loc):
+            parent = c.stack[-1]
+            children: list = []
+            c.stack.append(children)
+            try:
+                v = fn(c, loc)
+            finally:
+                c.stack.pop()
+            ev = {"kind": "comparison" if operands else "condition", "text": text, "status": tri_status(v),
+                  "value": _jsonable(v)}
+            if operands:
+                ev["op"] = op
+                ev["operands"] = [_operand(operands[0], _quiet(operands[1], c, loc)),
+                                  _operand(operands[2], _quiet(operands[3], c, loc))]
+            elif op is not None:
+                ev["op"] = op
+                flat = []
+                for ch in children:  # `a and b and c` reads as one list of conditions
+                    if ch.get("op") == op and ch["kind"] == "condition" and "operands" not in ch:
+                        flat.extend(ch.get("children", []))
+                    else:
+                        flat.append(ch)
+                children = flat
+            if type(v) is Unknown:
+                ev["missing"] = _missing_names(v)
+            if children:
+                ev["children"] = children
+            parent.append(ev)
+            return v
+        return traced
+
+    def c_plain(self, node: A.Node) -> Fn:
+        """Compile without trace events (operands shown beside a comparison)."""
+        saved = self.traced
+        self.traced = False
+        try:
+            return self.c(node)
+        finally:
+            self.traced = saved
+
+    # ---- leaves
+    def c_Literal(self, n: A.Literal) -> Fn:
+        v = n.value
+        return lambda c, loc: v
+
+    def c_Name(self, n: A.Name) -> Fn:
+        return self._ref(self.refs[id(n)], n)
+
+    def _ref(self, r: Ref, n: A.Node) -> Fn:
+        if r.kind == "local":
+            d = r.depth
+            return lambda c, loc: loc[d]
+        if r.kind == "today":
+            return lambda c, loc: c.as_of
+        if r.kind == "input":
+            name = r.name
+            unknown = Unknown(frozenset([name]))
+
+            def fact(c, loc):
+                v = c.facts.get(name, _MISSING)
+                return unknown if v is _MISSING else v
+            return fact
+        if r.kind == "param":
+            pid, name = r.policy, r.name
+
+            def param(c, loc):
+                return c.params[pid][name].current(c.as_of, pid)
+            return param
+        key = (r.policy, r.name) if r.kind == "rule" else (r.policy, "outcome:" + r.name)
+        rule_fns = self.rule_fns
+
+        if not self.traced:
+            def rule(c, loc):
+                memo = c.memo
+                v = memo.get(key, _MISSING)
+                if v is _MISSING:
+                    v = memo[key] = rule_fns[key](c, ())
+                return v
+            return rule
+
+        policy = self.checked.policies[r.policy]
+        decl = policy.rules.get(r.name) if r.kind == "rule" else policy.outcomes.get(r.name)
+
+        def traced_rule(c, loc):
+            memo = c.memo
+            v = memo.get(key, _MISSING)
+            ev = {"kind": r.kind, "name": r.name, "policy": r.policy, "text": r.name,
+                  "label": decl.label, "cite": decl.cite}
+            if v is _MISSING:
+                children: list = []
+                c.stack.append(children)
+                try:
+                    v = memo[key] = rule_fns[key](c, ())
+                finally:
+                    c.stack.pop()
+                if children:
+                    ev["children"] = children
+            else:
+                ev["repeat"] = True
+            ev["status"] = tri_status(v)
+            ev["value"] = _jsonable(v)
+            if type(v) is Unknown:
+                ev["missing"] = _missing_names(v)
+            c.stack[-1].append(ev)
+            return v
+        return traced_rule
+
+    def c_Field(self, n: A.Field) -> Fn:
+        r = self.refs.get(id(n))
+        if r is not None:
+            return self._ref(r, n)
+        target = self.c(n.target)
+        name = n.name
+
+        def field(c, loc):
+            v = target(c, loc)
+            if type(v) is Unknown:
+                return v
+            x = v.get(name, _MISSING)
+            if x is _MISSING:
+                path = v.path if isinstance(v, Record) else "?"
+                return Unknown(frozenset([f"{path}.{name}"]))
+            return x
+        return field
+
+    def c_Index(self, n: A.Index) -> Fn:
+        r = self.refs[id(n.target)]
+        pid, name = r.policy, r.name
+        key = self.c(n.key)
+        span = n.key.span
+
+        def index(c, loc):
+            k = key(c, loc)
+            if type(k) is Unknown:
+                return k
+            return c.params[pid][name].at(k, pid, span)
+        return index
+
+    # ---- operators
+    def c_Unary(self, n: A.Unary) -> Fn:
+        x = self.c(n.operand)
+
+        def neg(c, loc):
+            v = x(c, loc)
+            if type(v) is Unknown:
+                return v
+            return -v
+        return neg
+
+    def c_Binary(self, n: A.Binary) -> Fn:
+        l, r = self.c(n.left), self.c(n.right)
+        lt, rt = self.types[id(n.left)], self.types[id(n.right)]
+        from .types import DATE, DURATION, NUMBER, STRING
+        span = n.span
+        if lt == NUMBER and rt == NUMBER:
+            op = _arith(n.op, span)
+        elif lt == DATE or rt == DATE:
+            sign = -1 if n.op == "-" else 1
+
+            def op(a, b):
+                d, dur = (a, b) if isinstance(a, Duration) is False else (b, a)
+                try:
+                    return add_duration(d, dur if sign == 1 else -dur)
+                except (OverflowError, ValueError):
+                    raise EvalFailure("date-out-of-range", "the date falls outside the years 1 to 9999", span)
+        elif n.op == "+":
+            op = lambda a, b: a + b  # noqa: E731 - durations, strings
+        else:
+            op = lambda a, b: a - b  # noqa: E731
+
+        def binary(c, loc):
+            a = l(c, loc)
+            b = r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return op(a, b)
+        return binary
+
+    def c_Compare(self, n: A.Compare) -> Fn:
+        import operator
+        l, r = self.c(n.left), self.c(n.right)
+        op = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+              ">": operator.gt, ">=": operator.ge}[n.op]
+
+        def compare(c, loc):
+            a = l(c, loc)
+            b = r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return op(a, b)
+        return compare
+
+    def c_BoolOp(self, n: A.BoolOp) -> Fn:
+        l, r = self.c(n.left), self.c(n.right)
+        if n.op == "and":
+            def and_(c, loc):
+                a = l(c, loc)
+                if a is False:
+                    return False
+                b = r(c, loc)
+                if b is False:
+                    return False
+                if a is True:
+                    return b
+                return a if b is True else a | b
+            return and_
+
+        def or_(c, loc):
+            a = l(c, loc)
+            if a is True:
+                return True
+            b = r(c, loc)
+            if b is True:
+                return True
+            if a is False:
+                return b
+            return a if b is False else a | b
+        return or_
+
+    def c_Not(self, n: A.Not) -> Fn:
+        x = self.c(n.operand)
+
+        def not_(c, loc):
+            v = x(c, loc)
+            return v if type(v) is Unknown else not v
+        return not_
+
+    def c_In(self, n: A.In) -> Fn:
+        item, coll = self.c(n.item), self.c(n.collection)
+        neg = n.negated
+
+        def in_(c, loc):
+            a = item(c, loc)
+            b = coll(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return (a not in b) if neg else (a in b)
+        return in_
+
+    def c_If(self, n: A.If) -> Fn:
+        cond, then, orelse = self.c(n.cond), self.c(n.then), self.c(n.orelse)
+
+        def if_(c, loc):
+            k = cond(c, loc)
+            if k is True:
+                return then(c, loc)
+            if k is False:
+                return orelse(c, loc)
+            a, b = then(c, loc), orelse(c, loc)
+            if type(a) is not Unknown and type(b) is not Unknown and a == b:
+                return a
+            return _merge(_merge(k, a), b)
+        return if_
+
+    def c_ListExpr(self, n: A.ListExpr) -> Fn:
+        items = [self.c(i) for i in n.items]
+
+        def list_(c, loc):
+            out = [f(c, loc) for f in items]
+            unknown = [v for v in out if type(v) is Unknown]
+            if unknown:
+                u = unknown[0]
+                for v in unknown[1:]:
+                    u = u | v
+                return u
+            return out
+        return list_
+
+    def c_Call(self, n: A.Call) -> Fn:
+        b = BUILTINS[n.func]
+        args = [self.c(a) for a in n.args]
+        impl = b.impl
+        span = n.span
+
+        def call(c, loc):
+            vals = [f(c, loc) for f in args]
+            u = None
+            for v in vals:
+                if type(v) is Unknown:
+                    u = v if u is None else u | v
+            if u is not None:
+                return u
+            try:
+                return impl(c, *vals)
+            except EvalError as e:
+                raise EvalFailure(e.code, e.message, span)
+        return call
+
+    def c_Binder(self, n: A.Binder) -> Fn:
+        coll = self.c(n.collection)
+        body = self.c(n.body)
+        kind = n.kind
+        span = n.span
+        traced = self.traced
+        var = n.var
+
+        def run(c, loc):
+            xs = coll(c, loc)
+            if type(xs) is Unknown:
+                return xs
+            unknown = None
+            results = []
+            for i, x in enumerate(xs):
+                if traced:
+                    children: list = []
+                    c.stack.append(children)
+                    try:
+                        v = body(c, loc + (x,))
+                    finally:
+                        c.stack.pop()
+                    decisive = (v is not True) if kind == "all" else (v is not False) if kind == "any" else False
+                    if decisive or type(v) is Unknown:
+                        ev = {"kind": "value", "text": f"{var} = {format_value(_plain(x))}", "status": tri_status(v),
+                              "value": _jsonable(v), "index": i}
+                        if children:
+                            ev["children"] = children
+                        c.stack[-1].append(ev)
+                else:
+                    v = body(c, loc + (x,))
+                if type(v) is Unknown:
+                    unknown = v if unknown is None else unknown | v
+                    continue
+                if kind == "all" and v is False:
+                    return False
+                if kind == "any" and v is True:
+                    return True
+                results.append((x, v))
+            if kind == "all":
+                return unknown if unknown is not None else True
+            if kind == "any":
+                return unknown if unknown is not None else False
+            if unknown is not None:
+                return unknown
+            if kind == "count":
+                return Decimal(sum(1 for _, v in results if v))
+            if kind == "sum":
+                total = Decimal(0)
+                for _, v in results:
+                    total = DECIMAL_CONTEXT.add(total, v)
+                return total
+            if kind == "filter":
+                return [x for x, v in results if v]
+            if kind == "map":
+                return [v for _, v in results]
+            values = [v for _, v in results]
+            if not values:
+                raise EvalFailure("empty-list", f"`{kind}` over an empty list has no value", span)
+            return min(values) if kind == "min" else max(values)
+
+        if not traced:
+            return run
+        text = to_text(n)
+
+        def traced_binder(c, loc):
+            children: list = []
+            c.stack.append(children)
+            try:
+                v = run(c, loc)
+            finally:
+                c.stack.pop()
+            ev = {"kind": "binder", "text": text, "status": tri_status(v), "value": _jsonable(v)}
+            if children:
+                ev["children"] = children
+            if type(v) is Unknown:
+                ev["missing"] = _missing_names(v)
+            c.stack[-1].append(ev)
+            return v
+        return traced_binder
+
+
+def _quiet(fn: Fn, c, loc):
+    """Evaluate an operand for display without recording events."""
+    saved = c.stack
+    c.stack = [[]]
+    try:
+        return fn(c, loc)
+    except EvalFailure:
+        return None
+    finally:
+        c.stack = saved
+
+
+def _operand(text: str, v) -> dict:
+    return {"text": text, "value": _jsonable(v), "known": type(v) is not Unknown}
+
+
+def _missing_names(u: Unknown) -> list[str]:
+    return sorted(u.facts) + sorted(f"{p}:{n}" for p, n in u.params)
+
+
+def _plain(v):
+    if isinstance(v, Record):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _jsonable(v):
+    """A runtime value as plain data for results (Decimals stay Decimals; the renderer writes them exactly)."""
+    import datetime as _dt
+    if type(v) is Unknown:
+        return None
+    if isinstance(v, (bool, Decimal, str)) or v is None:
+        return v
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, Duration):
+        return str(v)
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    return str(v)

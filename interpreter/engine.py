@@ -1,0 +1,350 @@
+"""A compiled policy set and its evaluation: outcomes, statuses, missing facts, traces."""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from .checker import CheckedSet, check
+from .compiler import Compiler, EvalFailure, Fn, _jsonable, tri_status
+from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
+from .facts import check_facts
+from .loader import discover, load_files
+from .model import ParamDecl, Policy
+from .values import Unknown
+
+__all__ = ["PolicySet", "LoadResult", "Evaluation", "OutcomeResult", "Missing", "load", "STATUSES"]
+
+STATUSES = ("applies", "does_not_apply", "undetermined", "not_in_force", "error")
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Something the evaluation needed and did not have: a fact, or a parameter value."""
+    kind: str          # "fact" or "parameter"
+    name: str          # fact path (`children[1].birth_date`) or `average_salary[2023]`
+    policy: str | None = None
+    question: str | None = None
+    label: str | None = None
+
+    def to_dict(self) -> dict:
+        d = {"kind": self.kind, "name": self.name}
+        if self.policy:
+            d["policy"] = self.policy
+        if self.question:
+            d["question"] = self.question
+        if self.label:
+            d["label"] = self.label
+        return d
+
+
+@dataclass
+class OutcomeResult:
+    """The decision on one outcome of one policy."""
+    policy: str
+    outcome: str
+    label: str
+    cite: str | None
+    status: str
+    values: dict[str, Any] = field(default_factory=dict)
+    missing: list[Missing] = field(default_factory=list)
+    trace: list[dict] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self, trace: bool = True) -> dict:
+        d = {"policy": self.policy, "outcome": self.outcome, "label": self.label, "cite": self.cite,
+             "status": self.status, "values": self.values, "missing": [m.to_dict() for m in self.missing],
+             "trace": self.trace if trace else []}
+        if self.diagnostics:
+            d["diagnostics"] = [x.to_dict() for x in self.diagnostics]
+        return d
+
+
+@dataclass
+class Evaluation:
+    """All decisions for one set of facts, as of one date."""
+    as_of: _dt.date
+    results: list[OutcomeResult]
+
+    @property
+    def missing(self) -> list[Missing]:
+        seen: dict[tuple, Missing] = {}
+        for r in self.results:
+            for m in r.missing:
+                seen.setdefault((m.kind, m.name, m.policy), m)
+        return list(seen.values())
+
+    def to_dict(self, trace: bool = True) -> dict:
+        return {"as_of": self.as_of.isoformat(), "results": [r.to_dict(trace) for r in self.results],
+                "missing": [m.to_dict() for m in self.missing]}
+
+
+class _ParamValue:
+    """A parameter's values at run time: one value, a table by year, or dated steps."""
+    __slots__ = ("decl", "value", "by_year", "steps", "overridden")
+
+    def __init__(self, decl: ParamDecl, value=None, by_year=None, steps=None, overridden=False):
+        self.decl = decl
+        self.value = decl.value if value is None else value
+        self.by_year = decl.by_year if by_year is None else by_year
+        self.steps = decl.steps if steps is None else steps
+        self.overridden = overridden
+
+    def _missing(self, pid: str, key) -> Unknown:
+        return Unknown(frozenset(), frozenset([(pid, f"{self.decl.name}[{key}]")]))
+
+    def current(self, as_of: _dt.date, pid: str):
+        kind = self.decl.kind
+        if kind == "value":
+            return self.value
+        if kind == "by_year":
+            return self.at(Decimal(as_of.year), pid, None)
+        return self.at(as_of, pid, None)
+
+    def at(self, key, pid: str, span: Span | None):
+        if self.decl.kind == "by_year":
+            if key != key.to_integral_value():
+                raise EvalFailure("invalid-index", f"`{self.decl.name}` is indexed by whole years, not {key}", span)
+            v = self.by_year.get(int(key))
+            return self._missing(pid, int(key)) if v is None else v
+        current = None
+        for start, v in self.steps:
+            if start <= key:
+                current = v
+            else:
+                break
+        return self._missing(pid, key.isoformat()) if current is None else current
+
+
+class _Case:
+    __slots__ = ("facts", "as_of", "params", "memo", "stack")
+
+    def __init__(self, facts, as_of, params):
+        self.facts = facts
+        self.as_of = as_of
+        self.params = params
+        self.memo: dict = {}
+        self.stack: list = [[]]
+
+
+@dataclass
+class _CompiledOutcome:
+    policy: Policy
+    name: str
+    when: Fn
+    values: dict[str, Fn]
+
+
+class _Compiled:
+    def __init__(self, checked: CheckedSet, traced: bool):
+        comp = Compiler(checked, traced)
+        self.outcomes: list[_CompiledOutcome] = []
+        for p in checked.policies.values():
+            for name, r in p.rules.items():
+                if r.expr is not None:
+                    comp.rule_fns[(p.id, name)] = comp.expr(r.expr.node)
+                else:
+                    comp.rule_fns[(p.id, name)] = _exceptions_fn(comp, p, r, checked, traced)
+            for name, o in p.outcomes.items():
+                fn = comp.expr(o.when.node)
+                comp.rule_fns[(p.id, "outcome:" + name)] = fn
+                self.outcomes.append(_CompiledOutcome(p, name, fn, {k: comp.expr(e.node) for k, e in o.values.items()}))
+        self.rule_fns = comp.rule_fns
+
+
+def _exceptions_fn(comp: Compiler, p: Policy, r, checked: CheckedSet, traced: bool) -> Fn:
+    base = comp.expr(r.base.node)
+    excs = [(comp.expr(e.when.node), comp.expr(e.value.node), e)
+            for e in list(r.exceptions) + checked.amendments.get((p.id, r.name), [])]
+    span = r.span
+
+    def rule(c, loc):
+        fired, pending = [], []
+        for when, value, decl in excs:
+            if traced:
+                children: list = []
+                c.stack.append(children)
+                try:
+                    w = when(c, loc)
+                finally:
+                    c.stack.pop()
+            else:
+                w = when(c, loc)
+            if w is True:
+                fired.append((decl, value(c, loc)))
+            elif type(w) is Unknown:
+                pending.append((decl, w, value))
+            if traced:
+                ev = {"kind": "exception", "text": decl.when.text, "label": decl.label, "cite": decl.cite,
+                      "policy": decl.policy_id, "status": tri_status(w), "value": _jsonable(w)}
+                if w is True:
+                    ev["gives"] = _jsonable(fired[-1][1])
+                if children:
+                    ev["children"] = children
+                c.stack[-1].append(ev)
+        if fired:
+            distinct = []
+            for decl, v in fired:
+                if all(v != d for _, d in distinct):
+                    distinct.append((decl, v))
+            if len(distinct) > 1:
+                (d1, v1), (d2, v2) = distinct[:2]
+                raise EvalFailure("conflict", f"exceptions conflict: {_who(d1)} gives {_show(v1)} but {_who(d2)} gives {_show(v2)}",
+                                  span)
+            result = distinct[0][1]
+        else:
+            result = base(c, loc)
+            if traced:
+                c.stack[-1].append({"kind": "value", "text": r.base.text, "label": "base value", "status": tri_status(result),
+                                    "value": _jsonable(result)})
+        if pending and type(result) is not Unknown:
+            for decl, w, value in pending:
+                v = value(c, loc)
+                if type(v) is Unknown or v != result:
+                    result = w if type(result) is not Unknown else result | w
+                    if type(v) is Unknown:
+                        result = result | v
+        if traced and fired:
+            b = base(c, loc)
+            c.stack[-1].append({"kind": "value", "text": r.base.text, "label": "base value replaced by the exception",
+                                "status": "skipped", "value": _jsonable(b)})
+        return result
+    return rule
+
+
+def _who(decl) -> str:
+    return f"`{decl.cite}`" if decl.cite else f"`{decl.label or decl.when.text}`"
+
+
+def _show(v) -> str:
+    from .printer import format_value
+    return format_value(_jsonable(v))
+
+
+@dataclass
+class LoadResult:
+    """What `load` returns: the compiled set (None when there are errors) and every diagnostic."""
+    policy_set: "PolicySet | None"
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return self.policy_set is not None
+
+
+class PolicySet:
+    """A checked and compiled set of policies; evaluate it as many times as you like."""
+
+    def __init__(self, checked: CheckedSet, files: list[str]):
+        self.checked = checked
+        self.files = files
+        self.policies = checked.policies
+        self.inputs = checked.inputs
+        self._plain = _Compiled(checked, traced=False)
+        self._traced: _Compiled | None = None
+        self.params = {pid: {n: _ParamValue(d) for n, d in p.params.items()} for pid, p in self.policies.items()}
+
+    def outcome_names(self) -> list[tuple[str, str]]:
+        return [(o.policy.id, o.name) for o in self._plain.outcomes]
+
+    def check_facts(self, raw: Any, locator=None, file: str = "<facts>") -> tuple[dict, list[Diagnostic]]:
+        """Check raw facts against the set's inputs: (runtime facts, diagnostics)."""
+        return check_facts(raw, self.inputs, locator, file)
+
+    def select(self, selectors: Iterable[str]) -> tuple[list[tuple[str, str]], list[str]]:
+        """Resolve `--outcome` selectors (`policy.id`, `policy.id.outcome`, or a bare outcome name)."""
+        chosen, unknown = [], []
+        names = self.outcome_names()
+        for s in selectors:
+            hits = [(p, o) for p, o in names if s in (p, f"{p}.{o}", o)]
+            if not hits:
+                unknown.append(s)
+            for h in hits:
+                if h not in chosen:
+                    chosen.append(h)
+        return chosen, unknown
+
+    def evaluate(self, facts: Mapping[str, Any], as_of: _dt.date | None = None,
+                 outcomes: Iterable[tuple[str, str]] | None = None, trace: bool = False) -> Evaluation:
+        """Decide every outcome (or the chosen ones) for checked facts, as of a date (default today)."""
+        as_of = as_of or _dt.date.today()
+        if trace and self._traced is None:
+            self._traced = _Compiled(self.checked, traced=True)
+        compiled = self._traced if trace else self._plain
+        wanted = set(outcomes) if outcomes is not None else None
+        case = _Case(facts, as_of, self.params)
+        results = []
+        for co in compiled.outcomes:
+            p = co.policy
+            if wanted is not None and (p.id, co.name) not in wanted:
+                continue
+            decl = p.outcomes[co.name]
+            res = OutcomeResult(p.id, co.name, decl.label, decl.cite, "undetermined")
+            results.append(res)
+            if (p.in_force_from and as_of < p.in_force_from) or (p.in_force_until and as_of > p.in_force_until):
+                res.status = "not_in_force"
+                continue
+            if trace:
+                case.memo = {}
+                case.stack = [[]]
+            try:
+                v = co.when(case, ())
+                if v is True:
+                    res.status = "applies"
+                    for k, fn in co.values.items():
+                        x = fn(case, ())
+                        if type(x) is Unknown:
+                            res.missing += self._missing(x)
+                            res.values[k] = None
+                        else:
+                            res.values[k] = _jsonable(x)
+                elif v is False:
+                    res.status = "does_not_apply"
+                else:
+                    res.status = "undetermined"
+                    res.missing = self._missing(v)
+            except EvalFailure as e:
+                res.status = "error"
+                res.diagnostics.append(Diagnostic(e.code, e.message, e.span))
+            if trace:
+                res.trace = case.stack[0]
+        return Evaluation(as_of, results)
+
+    def _missing(self, u: Unknown) -> list[Missing]:
+        out = []
+        for path in sorted(u.facts):
+            root = path.split("[", 1)[0].split(".", 1)[0]
+            decl = self.inputs.get(root)
+            out.append(Missing("fact", path, None, decl.question if decl else None, decl.label if decl else None))
+        for pid, name in sorted(u.params):
+            pname = name.split("[", 1)[0]
+            decl = self.policies[pid].params.get(pname)
+            out.append(Missing("parameter", name, pid, None, decl.label if decl else None))
+        return out
+
+
+def load(paths: Iterable[str] | str) -> LoadResult:
+    """Load, check and compile the policies under the given files or directories.
+
+    Returns a LoadResult whose `policy_set` is None when any error was found;
+    `diagnostics` holds every error and warning, sorted by position.
+    """
+    if isinstance(paths, str):
+        paths = [paths]
+    files, diags = discover(paths)
+    policies, shared, ds = load_files(files)
+    diags += ds
+    if not has_errors(diags) and not policies:
+        diags.append(Diagnostic("no-policies", "no policies to load", Span.point(files[0] if files else ".", 1, 1)))
+    if has_errors(diags):
+        return LoadResult(None, sort_diagnostics(diags))
+    checked, ds = check(policies, shared)
+    diags += ds
+    if has_errors(diags):
+        return LoadResult(None, sort_diagnostics(diags))
+    try:
+        pset = PolicySet(checked, files)
+    except EvalFailure as e:
+        return LoadResult(None, sort_diagnostics(diags + [Diagnostic(e.code, e.message, e.span)]))
+    return LoadResult(pset, sort_diagnostics(diags))

@@ -1,0 +1,456 @@
+"""Files on disk -> policy model: discovery, reading, YAML with positions, schema check, expression parsing."""
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import json
+import os
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from ._yaml import Locator, load_yaml
+from .diagnostics import Diagnostic, Span
+from .model import ExceptionDecl, Expr, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
+from .parser import ParseFailure, parse_expression
+from .types import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
+
+__all__ = ["discover", "read_source", "load_files", "INPUTS_FILE", "MAX_FILE_BYTES", "to_decimal"]
+
+INPUTS_FILE = "inputs.yaml"
+MAX_FILE_BYTES = 5_000_000
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _is_policy_candidate(p: Path) -> bool:
+    return p.suffix in _YAML_SUFFIXES and not p.name.endswith((".test.yaml", ".test.yml")) and not p.name.startswith(".")
+
+
+def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
+    """Expand files and directories (recursively) into the policy files to load, in a stable order."""
+    files: list[str] = []
+    diags: list[Diagnostic] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(str(f) for f in p.rglob("*") if f.is_file() and _is_policy_candidate(f))
+            if not found:
+                diags.append(Diagnostic("no-policies", f"no policy files (*.yaml) found in `{raw}`", Span.point(raw, 1, 1)))
+            files.extend(found)
+        elif p.exists():
+            files.append(str(p))
+        else:
+            diags.append(Diagnostic("file-not-found", f"`{raw}` does not exist", Span.point(raw, 1, 1)))
+    seen: set[str] = set()
+    unique = [f for f in files if not (f in seen or seen.add(f))]
+    return unique, diags
+
+
+def read_source(path: str) -> tuple[str | None, list[Diagnostic]]:
+    """Read a UTF-8 text file, or say plainly why not."""
+    where = Span.point(path, 1, 1)
+    try:
+        if os.path.isdir(path):
+            return None, [Diagnostic("not-a-file", f"`{path}` is a directory, not a file", where)]
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            return None, [Diagnostic("file-too-large", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", where)]
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        return None, [Diagnostic("unreadable", f"cannot read `{path}`: {e.strerror or 'error'}".lower(), where)]
+    return decode_text(data, path)
+
+
+def decode_text(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        return None, [Diagnostic("not-utf8", "file is not valid UTF-8 text", Span.point(path, line, col))]
+    if "\x00" in text:
+        return None, [Diagnostic("not-text", "file contains NUL characters; it is not a text file", Span.point(path, 1, 1))]
+    return text, []
+
+
+# ---------------------------------------------------------------- schema
+
+_schema_cache: dict[str, Any] = {}
+
+
+def _schemas() -> tuple[Registry, dict[str, Any]]:
+    if not _schema_cache:
+        docs = {}
+        for name in ("policy.schema.json", "inputs.schema.json"):
+            docs[name] = json.loads(resources.files("interpreter.schemas").joinpath(name).read_text("utf-8"))
+        registry = Registry().with_resources(
+            (doc.get("$id", name), Resource.from_contents(doc)) for name, doc in docs.items()
+        )
+        _schema_cache["registry"] = registry
+        _schema_cache["docs"] = docs
+    return _schema_cache["registry"], _schema_cache["docs"]
+
+
+def _is_number(checker, x) -> bool:
+    return isinstance(x, (int, Decimal)) and not isinstance(x, bool)
+
+
+def _is_integer(checker, x) -> bool:
+    return (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, Decimal) and x == x.to_integral_value())
+
+
+def _is_string(checker, x) -> bool:
+    return isinstance(x, (str, _dt.date))
+
+
+_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine_many(
+    {"number": _is_number, "integer": _is_integer, "string": _is_string}
+)
+
+
+def _only_for_str(keyword: str):
+    check = Draft202012Validator.VALIDATORS[keyword]
+
+    def validate(validator, value, instance, schema):
+        if isinstance(instance, str):
+            yield from check(validator, value, instance, schema)
+
+    return validate
+
+
+# A YAML date arrives as a date object where the schema says "string": the
+# string keywords apply to real strings only.
+_Validator = jsonschema.validators.extend(
+    Draft202012Validator,
+    validators={k: _only_for_str(k) for k in ("pattern", "minLength", "maxLength", "format")},
+    type_checker=_TYPE_CHECKER,
+)
+
+
+def _validator(name: str):
+    key = "validator:" + name
+    if key not in _schema_cache:
+        registry, docs = _schemas()
+        _schema_cache[key] = _Validator(docs[name], registry=registry)
+    return _schema_cache[key]
+
+
+_JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
+               "integer": "a whole number", "boolean": "true or false", "null": "null"}
+
+
+def _kind_of(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true or false"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, (int, Decimal)):
+        return "a number"
+    if v is None:
+        return "null"
+    if isinstance(v, _dt.date):
+        return "a date"
+    return "a string"
+
+
+def _short(v: Any) -> str:
+    s = v if isinstance(v, str) else json.dumps(v, default=str)
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
+    path = tuple(err.absolute_path)
+    v = err.validator
+    if err.context:
+        deepest = max(err.context, key=lambda e: (len(e.absolute_path), e.validator not in ("type", "oneOf", "anyOf", "not")))
+        if len(deepest.absolute_path) > len(path) or v == "oneOf":
+            inner = _schema_error_to_diag(deepest, loc, file)
+            if v == "oneOf" and not err.context:
+                return inner
+            if len(deepest.absolute_path) > len(path):
+                return inner
+    where = loc.nearest_span(path)
+    key = path[-1] if path else None
+    if v == "additionalProperties":
+        allowed = list((err.schema.get("properties") or {}).keys())
+        extras = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
+        pattern_props = err.schema.get("patternProperties")
+        if extras and not pattern_props:
+            extra = extras[0]
+            hint = difflib.get_close_matches(extra, allowed, n=1)
+            return Diagnostic("unknown-key", f"unknown key `{extra}`", loc.key_span(path + (extra,)) or where,
+                              help=(f"did you mean `{hint[0]}`?" if hint else
+                                    ("allowed keys: " + ", ".join(allowed) if allowed else None)))
+    if v == "unevaluatedProperties" and isinstance(err.instance, dict):
+        allowed = list((err.schema.get("properties") or {}).keys())
+        extras = [k for k in err.instance if k not in allowed] or list(err.instance)
+        extra = extras[0]
+        hint = difflib.get_close_matches(extra, allowed, n=1)
+        return Diagnostic("unknown-key", f"unknown key `{extra}`", loc.key_span(path + (extra,)) or where,
+                          help=f"did you mean `{hint[0]}`?" if hint else None)
+    if v == "required":
+        missing = [r for r in err.validator_value if isinstance(err.instance, dict) and r not in err.instance]
+        name = missing[0] if missing else err.validator_value[0]
+        return Diagnostic("missing-key", f"missing required key `{name}`",
+                          loc.key_span(path) if path else where)
+    if v == "type":
+        expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        words = " or ".join(_JSON_TYPES.get(t, t) for t in expected)
+        return Diagnostic("schema-type", f"`{key}` must be {words}, not {_kind_of(err.instance)}" if key is not None and not isinstance(key, int)
+                          else f"expected {words}, not {_kind_of(err.instance)}", where)
+    if v == "enum":
+        return Diagnostic("schema-value", f"`{_short(err.instance)}` is not one of: "
+                          + ", ".join(str(x) for x in err.validator_value), where)
+    if v == "pattern":
+        return Diagnostic("schema-value", f"`{_short(err.instance)}` is not of the expected form",
+                          where, help=f"it must match the pattern {err.validator_value}")
+    if v == "propertyNames":
+        bad = err.instance
+        return Diagnostic("schema-name", f"`{_short(bad)}` is not a valid name here",
+                          loc.key_span(path + (bad,)) if isinstance(bad, str) else where,
+                          help="names start with a letter or `_` and use only letters, digits and `_`")
+    if v in ("minItems", "minProperties"):
+        return Diagnostic("schema-value", f"`{key}` must not be empty" if key is not None else "must not be empty", where)
+    if v in ("oneOf", "not", "anyOf", "dependentSchemas", "dependentRequired"):
+        desc = err.schema.get("description") or err.schema.get("title")
+        return Diagnostic("schema-shape", f"`{key}` has an invalid shape" if key is not None else "invalid shape",
+                          where, help=desc)
+    return Diagnostic("schema", (f"`{key}`: " if key is not None else "") + err.message.replace("'", "`"), where)
+
+
+def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnostic]:
+    if not isinstance(doc, dict):
+        return [Diagnostic("schema-type", f"a {'policy' if schema.startswith('policy') else 'inputs'} file must be a mapping, not {_kind_of(doc)}",
+                           loc.nearest_span(()))]
+    diags = []
+    seen = set()
+    for err in _validator(schema).iter_errors(doc):
+        d = _schema_error_to_diag(err, loc, file)
+        k = (d.code, d.message, d.span)
+        if k not in seen:
+            seen.add(k)
+            diags.append(d)
+    return diags
+
+
+# ---------------------------------------------------------------- model building
+
+def to_decimal(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return Decimal(v)
+    if isinstance(v, list):
+        return [to_decimal(x) for x in v]
+    return v
+
+
+def _type_of_value(v: Any) -> Type | None:
+    if isinstance(v, bool):
+        return BOOL
+    if isinstance(v, (int, Decimal)):
+        return NUMBER
+    if isinstance(v, _dt.date):
+        return DATE
+    if isinstance(v, str):
+        return STRING
+    if isinstance(v, list):
+        items = {_type_of_value(x) for x in v}
+        if len(items) == 1:
+            return ListT(items.pop())
+        return None
+    return None
+
+
+def typespec_to_type(spec: Any) -> Type:
+    if isinstance(spec, str):
+        return SCALARS[spec]
+    if "type" in spec:
+        kind = spec["type"]
+        if kind == "list":
+            t: Type = ListT(typespec_to_type(spec["items"]))
+        elif kind == "record":
+            t = RecordT(tuple((n, typespec_to_type(s)) for n, s in spec["fields"].items()))
+        else:
+            t = SCALARS[kind]
+        return Nullable(t) if spec.get("nullable") else t
+    return RecordT(tuple((n, typespec_to_type(s)) for n, s in spec.items()))
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+class _Builder:
+    def __init__(self, file: str, loc: Locator):
+        self.file = file
+        self.loc = loc
+        self.diags: list[Diagnostic] = []
+
+    def span(self, *path) -> Span:
+        return self.loc.nearest_span(tuple(path))
+
+    def expr(self, value: Any, *path) -> Expr:
+        path = tuple(path)
+        span = self.span(*path)
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif value is None:
+            text = "null"
+        elif isinstance(value, _dt.date):
+            text = value.isoformat()
+        else:
+            text = str(value)
+        mapper = self.loc.offset_mapper(path) if isinstance(value, str) else (lambda off: (span.line, span.column))
+        try:
+            node = parse_expression(text, self.file, mapper)
+        except ParseFailure as e:
+            self.diags.append(e.diagnostic)
+            node = None
+        return Expr(text, span, node)
+
+    def inputs(self, decls: dict, owner: str | None, base: tuple) -> dict[str, InputDecl]:
+        out = {}
+        for name, spec in (decls or {}).items():
+            d = spec if isinstance(spec, dict) else {}
+            out[name] = InputDecl(
+                name=name, type=typespec_to_type(spec), spec=spec,
+                span=self.loc.key_span(base + (name,)) or self.span(*base, name),
+                label=_text(d.get("label")) if "type" in d else None,
+                question=_text(d.get("question")) if "type" in d else None, owner=owner,
+            )
+        return out
+
+    def param(self, name: str, d: dict) -> ParamDecl:
+        path = ("parameters", name)
+        span = self.loc.key_span(path) or self.span(*path)
+        declared = SCALARS.get(d.get("type")) if d.get("type") else None
+        p = ParamDecl(name=name, kind="value", type=ERROR, span=span, label=_text(d.get("label")),
+                      unit=_text(d.get("unit")), source=_text(d.get("source")), note=_text(d.get("note")))
+        if "value" in d:
+            p.kind, p.value = "value", to_decimal(d["value"])
+            values = [d["value"]]
+        elif "by_year" in d:
+            p.kind = "by_year"
+            p.by_year = {int(k): to_decimal(v) for k, v in d["by_year"].items()}
+            values = [v for v in d["by_year"].values() if v is not None]
+        else:
+            p.kind = "steps"
+            p.steps = sorted(((s["from"], to_decimal(s["value"])) for s in d["steps"]), key=lambda x: x[0])
+            values = [s["value"] for s in d["steps"]]
+            for i, s in enumerate(d["steps"]):
+                if not isinstance(s["from"], _dt.date):
+                    self.diags.append(Diagnostic("invalid-date", f"`from` must be a date, not `{s['from']}`",
+                                                 self.span(*path, "steps", i, "from")))
+        inferred = {_type_of_value(v) for v in values}
+        if None in inferred or len(inferred) > 1:
+            self.diags.append(Diagnostic("parameter-type", f"the values of parameter `{name}` do not share one type",
+                                         span, help="use values of one type: numbers, strings, dates or true/false"))
+            p.type = ERROR
+        elif declared is not None:
+            t = inferred.pop() if inferred else declared
+            if t != declared and not (declared == NUMBER and t == NUMBER):
+                self.diags.append(Diagnostic("parameter-type", f"parameter `{name}` is declared {d['type']} but holds {t}", span))
+            p.type = declared
+            if d.get("type") == "integer":
+                for v in values:
+                    if isinstance(v, Decimal) and v != v.to_integral_value():
+                        self.diags.append(Diagnostic("parameter-type", f"parameter `{name}` is declared integer but holds {v}", span))
+                        break
+        elif inferred:
+            p.type = inferred.pop()
+        else:
+            self.diags.append(Diagnostic("parameter-type", f"parameter `{name}` has no values to show its type",
+                                         span, help="declare it, e.g. `type: number`"))
+        return p
+
+    def exception(self, d: dict, policy_id: str, path: tuple) -> ExceptionDecl:
+        return ExceptionDecl(when=self.expr(d["when"], *path, "when"), value=self.expr(d["value"], *path, "value"),
+                             label=_text(d.get("label")), cite=_text(d.get("cite")), policy_id=policy_id,
+                             span=self.span(*path))
+
+    def policy(self, doc: dict) -> Policy:
+        pid = doc["id"]
+        in_force = doc.get("in_force") or {}
+        pol = Policy(id=pid, title=str(doc["title"]), file=self.file, span=self.span("id"),
+                     source=dict(doc.get("source") or {}),
+                     in_force_from=in_force.get("from") if isinstance(in_force.get("from"), _dt.date) else None,
+                     in_force_until=in_force.get("until") if isinstance(in_force.get("until"), _dt.date) else None)
+        for k in ("from", "until"):
+            if isinstance(in_force.get(k), str):
+                self.diags.append(Diagnostic("invalid-date", f"`{k}` must be a date such as 2024-05-18",
+                                             self.span("in_force", k)))
+        for alias, target in (doc.get("uses") or {}).items():
+            pol.uses[alias] = (target, self.span("uses", alias))
+        pol.inputs = self.inputs(doc.get("inputs"), pid, ("inputs",))
+        for name, d in (doc.get("parameters") or {}).items():
+            pol.params[name] = self.param(name, d)
+        for name, d in (doc.get("rules") or {}).items():
+            path = ("rules", name)
+            r = RuleDecl(name=name, label=str(d["label"]), cite=_text(d.get("cite")),
+                         span=self.loc.key_span(path) or self.span(*path), note=_text(d.get("note")))
+            if "expr" in d:
+                r.expr = self.expr(d["expr"], *path, "expr")
+            else:
+                r.base = self.expr(d["value"], *path, "value")
+                r.exceptions = [self.exception(e, pid, path + ("exceptions", i))
+                                for i, e in enumerate(d.get("exceptions") or [])]
+            pol.rules[name] = r
+        for name, d in (doc.get("outcomes") or {}).items():
+            path = ("outcomes", name)
+            pol.outcomes[name] = OutcomeDecl(
+                name=name, label=str(d["label"]), cite=_text(d.get("cite")),
+                span=self.loc.key_span(path) or self.span(*path), note=_text(d.get("note")),
+                when=self.expr(d["when"], *path, "when"),
+                values={k: self.expr(v, *path, "values", k) for k, v in (d.get("values") or {}).items()},
+            )
+        for target, excs in (doc.get("amendments") or {}).items():
+            path = ("amendments", target)
+            pol.amendments[target] = (self.loc.key_span(path) or self.span(*path),
+                                      [self.exception(e, pid, path + (i,)) for i, e in enumerate(excs)])
+        return pol
+
+
+def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs | None, list[Diagnostic]]:
+    """Load one policy file (or a set's inputs.yaml) into the model, with its diagnostics."""
+    if text is None:
+        text, diags = read_source(path)
+        if text is None:
+            return None, diags
+    doc, loc, diags = load_yaml(text, path)
+    if any(d.is_error for d in diags):
+        return None, diags
+    if doc is None:
+        return None, [Diagnostic("empty-file", "file is empty; a policy needs at least `id` and `title`", Span.point(path, 1, 1))]
+    is_inputs = Path(path).name == INPUTS_FILE
+    diags += schema_check(doc, loc, path, "inputs.schema.json" if is_inputs else "policy.schema.json")
+    if any(d.is_error for d in diags):
+        return None, diags
+    b = _Builder(path, loc)
+    if is_inputs:
+        result: Policy | SharedInputs = SharedInputs(path, b.inputs(doc.get("inputs"), None, ("inputs",)))
+    else:
+        result = b.policy(doc)
+    return result, diags + b.diags
+
+
+def load_files(files: list[str]) -> tuple[list[Policy], list[SharedInputs], list[Diagnostic]]:
+    policies, shared, diags = [], [], []
+    for f in files:
+        item, ds = load_file(f)
+        diags += ds
+        if isinstance(item, Policy):
+            policies.append(item)
+        elif isinstance(item, SharedInputs):
+            shared.append(item)
+    return policies, shared, diags

@@ -1,0 +1,271 @@
+"""Expression text -> AST, through the Lark LALR grammar in grammar.lark."""
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal, InvalidOperation
+from typing import Callable
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast as A
+from .diagnostics import Diagnostic, Span
+from .values import Duration
+
+__all__ = ["parse_expression", "ParseFailure", "MAX_EXPRESSION_LENGTH"]
+
+MAX_EXPRESSION_LENGTH = 20_000
+
+_parser: Lark | None = None
+
+BINDERS = {"all", "any", "count", "sum", "min", "max", "filter", "map"}
+_UNITS = {
+    "year": "years", "years": "years", "month": "months", "months": "months",
+    "week": "weeks", "weeks": "weeks", "day": "days", "days": "days",
+}
+_TOKEN_WORDS = {
+    "RPAR": "`)`", "LPAR": "`(`", "RSQB": "`]`", "LSQB": "`[`", "COMMA": "`,`",
+    "COLON": "`:`", "DOT": "`.`", "NAME": "a name", "NUMBER": "a number",
+    "STRING": "a string", "DATE": "a date", "PERCENT": "a percentage",
+    "COMP_OP": "a comparison", "ADD_OP": "`+` or `-`", "MUL_OP": "`*` or `/`",
+    "MINUS": "`-`", "$END": "the end of the expression",
+}
+
+Mapper = Callable[[int], "tuple[int, int]"]
+
+
+class ParseFailure(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _get_parser() -> Lark:
+    global _parser
+    if _parser is None:
+        _parser = Lark.open_from_package(
+            "interpreter", "grammar.lark", parser="lalr", propagate_positions=True,
+            maybe_placeholders=True, cache=False,
+        )
+    return _parser
+
+
+def _identity_mapper(text: str) -> Mapper:
+    starts = [0]
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            starts.append(i + 1)
+
+    def mapper(offset: int) -> tuple[int, int]:
+        import bisect
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1
+
+    return mapper
+
+
+class _Builder:
+    def __init__(self, text: str, file: str, mapper: Mapper):
+        self.text = text
+        self.file = file
+        self.mapper = mapper
+
+    def span(self, start: int, end: int) -> Span:
+        line, col = self.mapper(start)
+        eline, ecol = self.mapper(max(start, end - 1))
+        return Span(self.file, line, col, eline, ecol + 1)
+
+    def error(self, code: str, message: str, start: int, end: int | None = None, help: str | None = None):
+        raise ParseFailure(Diagnostic(code, message, self.span(start, end if end is not None else start + 1), help=help))
+
+    def tspan(self, tok: Token) -> Span:
+        return self.span(tok.start_pos, tok.end_pos)
+
+    def build(self, t):
+        if isinstance(t, Token):
+            return self.token(t)
+        method = getattr(self, "t_" + t.data.rstrip("_"))
+        return method(t, self.span(t.meta.start_pos, t.meta.end_pos))
+
+    def token(self, tok: Token) -> A.Node:
+        raise AssertionError(f"bare token {tok.type}")  # every atom has a rule alias
+
+    # atoms
+    def t_number(self, t, span):
+        return A.Literal(Decimal(str(t.children[0])), str(t.children[0]), span)
+
+    def t_percent(self, t, span):
+        text = str(t.children[0])
+        return A.Literal(Decimal(text[:-1]).scaleb(-2), text, span)
+
+    def t_date(self, t, span):
+        text = str(t.children[0])
+        try:
+            value = _dt.date.fromisoformat(text)
+        except ValueError:
+            self.error("invalid-date", f"invalid date `{text}`", t.meta.start_pos, t.meta.end_pos)
+        return A.Literal(value, text, span)
+
+    def t_duration(self, t, span):
+        num, unit = t.children
+        unit_name = _UNITS.get(str(unit))
+        if unit_name is None:
+            self.error("parse-error", f"unexpected name `{unit}` after a number",
+                       unit.start_pos, unit.end_pos, help="a number may be followed by a unit: years, months, weeks or days")
+        if "." in str(num):
+            self.error("invalid-duration", f"duration `{num} {unit}` must be a whole number of {unit_name}",
+                       t.meta.start_pos, t.meta.end_pos)
+        n = int(str(num))
+        kw = {"years": Duration(years=n), "months": Duration(months=n),
+              "weeks": Duration(days=7 * n), "days": Duration(days=n)}[unit_name]
+        return A.Literal(kw, f"{num} {unit}", span)
+
+    def t_string(self, t, span):
+        raw = str(t.children[0])[1:-1]
+        out = []
+        i = 0
+        escapes = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+        while i < len(raw):
+            ch = raw[i]
+            if ch == "\\":
+                nxt = raw[i + 1]
+                if nxt not in escapes:
+                    pos = t.children[0].start_pos + 1 + i
+                    self.error("parse-error", f"unknown escape `\\{nxt}` in string", pos, pos + 2,
+                               help='known escapes are \\" \\\\ \\n \\t')
+                out.append(escapes[nxt])
+                i += 2
+            else:
+                out.append(ch)
+                i += 1
+        return A.Literal("".join(out), str(t.children[0]), span)
+
+    def t_true(self, t, span):
+        return A.Literal(True, "true", span)
+
+    def t_false(self, t, span):
+        return A.Literal(False, "false", span)
+
+    def t_null(self, t, span):
+        return A.Literal(None, "null", span)
+
+    def t_name(self, t, span):
+        return A.Name(str(t.children[0]), span)
+
+    def t_list(self, t, span):
+        return A.ListExpr(tuple(self.build(c) for c in t.children if c is not None), span)
+
+    # operators
+    def t_if_expr(self, t, span):
+        c, a, b = (self.build(x) for x in t.children)
+        return A.If(c, a, b, span)
+
+    def t_or(self, t, span):
+        return A.BoolOp("or", self.build(t.children[0]), self.build(t.children[1]), span)
+
+    def t_and(self, t, span):
+        return A.BoolOp("and", self.build(t.children[0]), self.build(t.children[1]), span)
+
+    def t_not(self, t, span):
+        return A.Not(self.build(t.children[0]), span)
+
+    def t_compare(self, t, span):
+        left, op, right = t.children
+        return A.Compare(str(op), self.build(left), self.build(right), span)
+
+    def t_in(self, t, span):
+        return A.In(self.build(t.children[0]), self.build(t.children[1]), False, span)
+
+    def t_not_in(self, t, span):
+        return A.In(self.build(t.children[0]), self.build(t.children[1]), True, span)
+
+    def t_binary(self, t, span):
+        left, op, right = t.children
+        return A.Binary(str(op), self.build(left), self.build(right), span)
+
+    def t_neg(self, t, span):
+        operand = self.build(t.children[0])
+        if isinstance(operand, A.Literal) and isinstance(operand.value, Decimal):
+            return A.Literal(-operand.value, "-" + operand.text, span)
+        return A.Unary("-", operand, span)
+
+    def t_field(self, t, span):
+        target, name = t.children
+        return A.Field(self.build(target), str(name), span)
+
+    def t_index(self, t, span):
+        target, key = t.children
+        return A.Index(self.build(target), self.build(key), span)
+
+    def t_binder_arg(self, t, span):
+        self.error("parse-error", "`:` is only allowed in a binder such as `all(x in xs: condition)`",
+                   t.meta.start_pos, t.meta.end_pos)
+
+    def t_call(self, t, span):
+        name_tok = t.children[0]
+        func = str(name_tok)
+        args = [c for c in t.children[1:] if c is not None]
+        binder_args = [a for a in args if isinstance(a, Tree) and a.data == "binder_arg"]
+        if binder_args:
+            if func not in BINDERS:
+                self.error("unknown-binder", f"`{func}` does not take a binder `x in xs: ...`",
+                           name_tok.start_pos, name_tok.end_pos,
+                           help="binders are " + ", ".join(sorted(BINDERS)))
+            if len(args) != 1:
+                self.error("arity", f"`{func}(x in xs: ...)` takes exactly one binder",
+                           t.meta.start_pos, t.meta.end_pos)
+            head, body = binder_args[0].children
+            if not (isinstance(head, Tree) and head.data == "in_" and isinstance(head.children[0], Tree)
+                    and head.children[0].data == "name"):
+                start = head.meta.start_pos if isinstance(head, Tree) else head.start_pos
+                end = head.meta.end_pos if isinstance(head, Tree) else head.end_pos
+                self.error("parse-error", f"a binder starts with `name in list`, as in `{func}(x in xs: ...)`",
+                           start, end)
+            var_tok = head.children[0].children[0]
+            return A.Binder(func, str(var_tok), self.build(head.children[1]), self.build(body), span,
+                            self.tspan(var_tok))
+        return A.Call(func, tuple(self.build(a) for a in args), span, self.tspan(name_tok))
+
+
+def _describe_expected(expected) -> str:
+    words = sorted({_TOKEN_WORDS.get(e, f"`{e.lower()}`" if e.isalpha() and e.isupper() and len(e) < 8 and e not in _TOKEN_WORDS else _TOKEN_WORDS.get(e, e)) for e in expected})
+    words = [w for w in words if not w.startswith("`__")]
+    if not words:
+        return ""
+    if len(words) > 6:
+        return ""
+    return "expected " + ", ".join(words)
+
+
+def parse_expression(text: str, file: str = "<expr>", mapper: Mapper | None = None) -> A.Node:
+    """Parse one expression. Raises ParseFailure with a positioned diagnostic."""
+    if mapper is None:
+        mapper = _identity_mapper(text)
+    builder = _Builder(text, file, mapper)
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        builder.error("expression-too-long",
+                      f"expression is {len(text)} characters long; the limit is {MAX_EXPRESSION_LENGTH}", 0)
+    if not text.strip():
+        builder.error("parse-error", "empty expression", 0)
+    try:
+        tree = _get_parser().parse(text)
+    except UnexpectedCharacters as e:
+        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        builder.error("parse-error", f"unexpected character `{ch}`", e.pos_in_stream)
+    except UnexpectedEOF as e:
+        builder.error("parse-error", "unexpected end of expression", max(len(text.rstrip()) - 1, 0),
+                      help=_describe_expected(e.expected) or None)
+    except UnexpectedToken as e:
+        tok = e.token
+        if tok.type == "$END":
+            builder.error("parse-error", "unexpected end of expression", max(len(text.rstrip()) - 1, 0),
+                          help=_describe_expected(e.expected) or None)
+        builder.error("parse-error", f"unexpected `{tok}`", tok.start_pos, tok.end_pos,
+                      help=_describe_expected(e.expected) or None)
+    except UnexpectedInput as e:  # pragma: no cover - other lark input errors
+        builder.error("parse-error", "cannot parse expression", getattr(e, "pos_in_stream", 0) or 0)
+    except RecursionError:
+        builder.error("expression-too-deep", "expression is nested too deeply", 0)
+    try:
+        return builder.build(tree)
+    except RecursionError:
+        builder.error("expression-too-deep", "expression is nested too deeply", 0)

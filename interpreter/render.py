@@ -1,0 +1,246 @@
+"""Renderers: diagnostics and results as text, JSON and GitHub annotations. Nothing here decides anything."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from decimal import Decimal
+from typing import Any
+
+from .diagnostics import Diagnostic
+from .engine import Evaluation, OutcomeResult
+from .printer import format_value
+
+__all__ = ["SourceCache", "render_diagnostic", "render_diagnostics_text", "render_diagnostics_github",
+           "to_json", "render_evaluation_text", "diagnostics_summary"]
+
+
+class SourceCache:
+    """Source lines for carets: files read on demand, plus texts given directly (stdin)."""
+
+    def __init__(self, texts: dict[str, str] | None = None):
+        self.texts = dict(texts or {})
+
+    def line(self, file: str, n: int) -> str | None:
+        if file not in self.texts:
+            try:
+                with open(file, "rb") as fh:
+                    self.texts[file] = fh.read(5_000_001).decode("utf-8", errors="replace")
+            except OSError:
+                self.texts[file] = ""
+        lines = self.texts[file].splitlines()
+        return lines[n - 1] if 0 < n <= len(lines) else None
+
+
+class _Style:
+    def __init__(self, color: bool):
+        self.color = color
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+
+def render_diagnostic(d: Diagnostic, sources: SourceCache, color: bool = False) -> str:
+    st = _Style(color)
+    sev = st(d.severity, "1;31" if d.is_error else "1;33")
+    head = f"{d.span}: " if d.span else ""
+    out = [f"{head}{sev}[{d.code}]: {d.message}"]
+    if d.span is not None:
+        src = sources.line(d.span.file, d.span.line)
+        if src is not None and src.strip():
+            src = src.replace("\t", " ")
+            num = str(d.span.line)
+            width = (d.span.end_column - d.span.column) if d.span.end_line == d.span.line else len(src) - d.span.column + 1
+            width = max(1, min(width, max(1, len(src) - d.span.column + 1)))
+            out.append(f" {num} | {src}")
+            out.append(f" {' ' * len(num)} | {' ' * (d.span.column - 1)}{st('^' * width, '1;31' if d.is_error else '1;33')}")
+    if d.help:
+        out.append(f"  = help: {d.help}")
+    return "\n".join(out)
+
+
+def diagnostics_summary(diags: list[Diagnostic]) -> str:
+    e = sum(1 for d in diags if d.is_error)
+    w = len(diags) - e
+    return f"{e} error{'s' if e != 1 else ''}, {w} warning{'s' if w != 1 else ''}"
+
+
+def render_diagnostics_text(diags: list[Diagnostic], sources: SourceCache, color: bool = False) -> str:
+    return "\n".join(render_diagnostic(d, sources, color) for d in diags)
+
+
+def _gh_escape(s: str, prop: bool = False) -> str:
+    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        s = s.replace(":", "%3A").replace(",", "%2C")
+    return s
+
+
+def render_diagnostics_github(diags: list[Diagnostic]) -> str:
+    lines = []
+    for d in diags:
+        level = "error" if d.is_error else "warning"
+        props = [f"title={_gh_escape(d.code, True)}"]
+        if d.span:
+            s = d.span
+            props = [f"file={_gh_escape(s.file, True)}", f"line={s.line}", f"col={s.column}",
+                     f"endLine={s.end_line}", f"endColumn={s.end_column}"] + props
+        msg = d.message + (f" ({d.help})" if d.help else "")
+        lines.append(f"::{level} {','.join(props)}::{_gh_escape(msg)}")
+    return "\n".join(lines)
+
+
+def _encode(obj: Any, out: list[str]):
+    if isinstance(obj, Decimal):
+        out.append(format_value(obj) if obj.is_finite() else json.dumps(str(obj)))
+    elif isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        out.append(json.dumps(obj, ensure_ascii=False))
+    elif isinstance(obj, dict):
+        out.append("{")
+        for i, (k, v) in enumerate(obj.items()):
+            if i:
+                out.append(", ")
+            out.append(json.dumps(str(k), ensure_ascii=False) + ": ")
+            _encode(v, out)
+        out.append("}")
+    elif isinstance(obj, (list, tuple)):
+        out.append("[")
+        for i, v in enumerate(obj):
+            if i:
+                out.append(", ")
+            _encode(v, out)
+        out.append("]")
+    elif isinstance(obj, _dt.date):
+        out.append(json.dumps(obj.isoformat()))
+    else:
+        out.append(json.dumps(str(obj), ensure_ascii=False))
+
+
+def to_json(obj: Any) -> str:
+    """JSON text in which decimals are written exactly, as JSON numbers."""
+    out: list[str] = []
+    _encode(obj, out)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- results as text
+
+_MARK = {"true": "✓", "false": "✗", "unknown": "?", "value": "•", "skipped": "–", "error": "!"}
+_STATUS = {
+    "applies": ("✓", "applies", "32"), "does_not_apply": ("✗", "does not apply", "31"),
+    "undetermined": ("?", "undetermined", "33"), "not_in_force": ("–", "not in force", "2"),
+    "error": ("!", "error", "1;31"),
+}
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, Decimal):
+        s = format_value(v)
+        sign = "-" if s.startswith("-") else ""
+        s = s.lstrip("-")
+        whole, _, frac = s.partition(".")
+        whole = f"{int(whole):,}" if len(whole) > 4 else whole
+        return sign + whole + ("." + frac if frac else "")
+    if isinstance(v, list):
+        return "[" + ", ".join(_num(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_num(x)}" for k, x in v.items()) + "}"
+    if v is None:
+        return "unknown"
+    if isinstance(v, str) and not isinstance(v, bool):
+        return v
+    return format_value(v)
+
+
+def _operand(o: dict) -> str:
+    if o.get("known") is False:
+        return "unknown"
+    return "null" if o["value"] is None else _num(o["value"])
+
+
+def _event_line(ev: dict) -> str:
+    mark = _MARK.get(ev.get("status"), "•")
+    if ev["kind"] in ("rule", "outcome"):
+        text = ev.get("label") or ev["name"]
+        if ev.get("policy") and ev["kind"] == "rule":
+            pass
+        cite = f" ({ev['cite']})" if ev.get("cite") else ""
+        val = "" if ev.get("status") in ("true", "false", "unknown") else f": {_num(ev.get('value'))}"
+        return f"{mark} {text}{cite}{val}"
+    if ev["kind"] == "exception":
+        cite = f" ({ev['cite']})" if ev.get("cite") else ""
+        fired = f" → {_num(ev.get('gives'))}" if ev.get("status") == "true" else ""
+        return f"{mark} exception: {ev.get('label') or ev['text']}{cite}{fired}"
+    if ev["kind"] == "comparison":
+        l, r = ev["operands"]
+        return f"{mark} {ev['text']}   ({_operand(l)} {ev['op']} {_operand(r)})"
+    if ev["kind"] == "value" and ev.get("label"):
+        return f"{mark} {ev['label']}: {_num(ev.get('value'))}"
+    if ev["kind"] == "value":
+        return f"{mark} {ev['text']}"
+    return f"{mark} {ev['text']}"
+
+
+def _render_events(events: list[dict], depth: int, out: list[str], full: bool):
+    for ev in events:
+        out.append("    " + "  " * depth + _event_line(ev))
+        if ev.get("missing") and ev.get("status") == "unknown" and not ev.get("children"):
+            out.append("    " + "  " * (depth + 1) + "missing: " + ", ".join(ev["missing"]))
+        if full and ev.get("children"):
+            _render_events(ev["children"], depth + 1, out, full)
+
+
+def _top_reasons(events: list[dict]) -> list[dict]:
+    """The conditions that decided an outcome: the top-level conjuncts, failures first."""
+    if len(events) == 1 and events[0]["kind"] == "condition" and events[0].get("op") in ("and", "or") and events[0].get("children"):
+        events = events[0]["children"]
+    order = {"false": 0, "unknown": 1, "true": 2}
+    return sorted(events, key=lambda e: order.get(e.get("status"), 3))
+
+
+def render_result_text(r: OutcomeResult, explain: bool, color: bool) -> list[str]:
+    st = _Style(color)
+    mark, word, code = _STATUS[r.status]
+    cite = f" ({r.cite})" if r.cite else ""
+    out = [f"{st(mark + ' ' + word, code)}  {r.policy} / {r.outcome}: {r.label}{cite}"]
+    for k, v in r.values.items():
+        out.append(f"    {k} = {_num(v)}")
+    for d in r.diagnostics:
+        out.append(f"    {d.span}: error[{d.code}]: {d.message}" if d.span else f"    error[{d.code}]: {d.message}")
+    if r.status in ("applies", "does_not_apply", "undetermined") and r.trace:
+        if explain:
+            _render_events(r.trace, 0, out, True)
+        else:
+            _render_events(_top_reasons(r.trace), 0, out, False)
+    if r.missing:
+        out.append("    missing: " + ", ".join(m.name for m in r.missing))
+    return out
+
+
+def render_evaluation_text(ev: Evaluation, explain: bool = False, color: bool = False) -> str:
+    out = [f"as of {ev.as_of.isoformat()}", ""]
+    for r in ev.results:
+        out.extend(render_result_text(r, explain, color))
+        out.append("")
+    missing = ev.missing
+    facts = [m for m in missing if m.kind == "fact"]
+    params = [m for m in missing if m.kind == "parameter"]
+    if facts:
+        out.append("Facts still needed:")
+        for m in facts:
+            out.append(f"  - {m.name}" + (f": {m.question}" if m.question else ""))
+    if params:
+        out.append("Parameter values the policy maintainers must supply:")
+        for m in params:
+            out.append(f"  - {m.policy}: {m.name}" + (f" ({m.label})" if m.label else ""))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def use_color(stream) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set."""
+    if "NO_COLOR" in os.environ:
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
