@@ -12,9 +12,10 @@ from . import ast as A
 from .diagnostics import Diagnostic, Span
 from .values import Duration
 
-__all__ = ["parse_expression", "ParseFailure", "MAX_EXPRESSION_LENGTH"]
+__all__ = ["parse_expression", "ParseFailure", "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_DEPTH"]
 
 MAX_EXPRESSION_LENGTH = 20_000
+MAX_EXPRESSION_DEPTH = 200
 
 _parser: Lark | None = None
 
@@ -236,6 +237,19 @@ def _describe_expected(expected) -> str:
     return "expected " + ", ".join(words)
 
 
+def _deeper_than(tree: Tree, limit: int) -> int | None:
+    """The offset of a subtree nested deeper than `limit`, or None; iterative, so it cannot overflow."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return node.meta.start_pos if not node.meta.empty else 0
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append((child, depth + 1))
+    return None
+
+
 def parse_expression(text: str, file: str = "<expr>", mapper: Mapper | None = None) -> A.Node:
     """Parse one expression. Raises ParseFailure with a positioned diagnostic."""
     if mapper is None:
@@ -265,6 +279,11 @@ def parse_expression(text: str, file: str = "<expr>", mapper: Mapper | None = No
         builder.error("parse-error", "cannot parse expression", getattr(e, "pos_in_stream", 0) or 0)
     except RecursionError:
         builder.error("expression-too-deep", "expression is nested too deeply", 0)
+    too_deep = _deeper_than(tree, MAX_EXPRESSION_DEPTH)
+    if too_deep is not None:
+        builder.error("expression-too-deep",
+                      f"expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep", too_deep,
+                      help="split it into named rules")
     try:
         return builder.build(tree)
     except RecursionError:

@@ -1,0 +1,106 @@
+"""Kleene three-valued logic: truth tables, short-circuits, and what is listed as missing."""
+from decimal import Decimal
+
+import pytest
+
+T, F, U = True, False, None  # U: the fact is absent
+STATUS = {True: "applies", False: "does_not_apply", None: "undetermined"}
+BOOLS = {"a": "boolean", "b": "boolean"}
+
+
+def facts_for(a, b=None):
+    f = {}
+    if a is not None:
+        f["a"] = a
+    if b is not None:
+        f["b"] = b
+    return f
+
+
+AND = [(T, T, T), (T, F, F), (T, U, U), (F, T, F), (F, F, F), (F, U, F), (U, T, U), (U, F, F), (U, U, U)]
+OR = [(T, T, T), (T, F, T), (T, U, T), (F, T, T), (F, F, F), (F, U, U), (U, T, T), (U, F, U), (U, U, U)]
+
+
+def expected_missing(a, b, result):
+    if result is not None:
+        return []
+    return [n for n, v in (("a", a), ("b", b)) if v is None]
+
+
+@pytest.mark.parametrize("a,b,want", AND, ids=[f"{a}-and-{b}" for a, b, _ in AND])
+def test_and_truth_table(evaluate, a, b, want):
+    r = evaluate(BOOLS, "a and b", facts_for(a, b))
+    assert r.status == STATUS[want]
+    assert [m.name for m in r.missing] == expected_missing(a, b, want)
+
+
+@pytest.mark.parametrize("a,b,want", OR, ids=[f"{a}-or-{b}" for a, b, _ in OR])
+def test_or_truth_table(evaluate, a, b, want):
+    r = evaluate(BOOLS, "a or b", facts_for(a, b))
+    assert r.status == STATUS[want]
+    assert [m.name for m in r.missing] == expected_missing(a, b, want)
+
+
+@pytest.mark.parametrize("a,want", [(T, F), (F, T), (U, U)])
+def test_not_truth_table(evaluate, a, want):
+    r = evaluate({"a": "boolean"}, "not a", facts_for(a))
+    assert r.status == STATUS[want]
+
+
+def test_false_and_missing_lists_nothing(evaluate):
+    r = evaluate(BOOLS, "a and b", {"a": False})
+    assert r.status == "does_not_apply"
+    assert r.missing == []
+
+
+def test_missing_fact_is_listed_with_its_question(evaluate):
+    inputs = {"a": "boolean", "b": "{type: boolean, question: 'Is b so?'}"}
+    r = evaluate(inputs, "a and b", {"a": True})
+    assert r.status == "undetermined"
+    assert [(m.kind, m.name, m.question) for m in r.missing] == [("fact", "b", "Is b so?")]
+
+
+def test_a_fact_that_cannot_matter_is_not_listed(evaluate):
+    inputs = {"a": "boolean", "b": "boolean", "c": "boolean"}
+    r = evaluate(inputs, "(a and b) or c", {"a": False})
+    assert r.status == "undetermined"
+    assert [m.name for m in r.missing] == ["c"]
+
+
+def test_unknown_propagates_through_arithmetic_and_comparison(evaluate):
+    r = evaluate({"x": "number", "y": "number"}, "x * 2 + y > 10", {"x": 3})
+    assert r.status == "undetermined"
+    assert [m.name for m in r.missing] == ["y"]
+
+
+def test_if_with_unknown_condition_and_equal_branches_is_known(evaluate):
+    r = evaluate({"a": "boolean"}, "(if a then 1 else 1) == 1", {})
+    assert r.status == "applies"
+
+
+def test_if_with_unknown_condition_and_different_branches(evaluate):
+    r = evaluate({"a": "boolean", "x": "number"}, "(if a then x else 2) == 2", {"x": 3})
+    assert r.status == "undetermined"
+    assert [m.name for m in r.missing] == ["a"]
+
+
+LIST = {"xs": "{type: list, items: {v: number}}"}
+
+
+@pytest.mark.parametrize("expr,facts,status,missing", [
+    # `all` is false as soon as one item is false, whatever the others
+    ("all(x in xs: x.v > 1)", {"xs": [{"v": 0}, {}]}, "does_not_apply", []),
+    ("all(x in xs: x.v > 1)", {"xs": [{"v": 2}, {}]}, "undetermined", ["xs[1].v"]),
+    ("all(x in xs: x.v > 1)", {"xs": []}, "applies", []),
+    ("any(x in xs: x.v > 1)", {"xs": [{}, {"v": 5}]}, "applies", []),
+    ("any(x in xs: x.v > 1)", {"xs": [{}, {"v": 0}]}, "undetermined", ["xs[0].v"]),
+    ("any(x in xs: x.v > 1)", {"xs": []}, "does_not_apply", []),
+    ("count(x in xs: x.v > 1) == 1", {"xs": [{"v": 5}, {"v": 0}]}, "applies", []),
+    ("count(x in xs: x.v > 1) == 1", {"xs": [{"v": 5}, {}]}, "undetermined", ["xs[1].v"]),
+    ("sum(x in xs: x.v) == 0.3", {"xs": [{"v": Decimal("0.1")}, {"v": Decimal("0.2")}]}, "applies", []),
+    ("all(x in xs: x.v > 1)", {}, "undetermined", ["xs"]),
+])
+def test_binders_three_valued(evaluate, expr, facts, status, missing):
+    r = evaluate(LIST, expr, facts)
+    assert r.status == status
+    assert [m.name for m in r.missing] == missing
