@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import sys
 
 import click
 
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import load
-from .facts import read_facts_file
+from .facts import read_facts_file, read_facts_text
+from .loader import decode_text
 from .render import (SourceCache, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 
@@ -89,7 +91,14 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, explain):
         _emit_diagnostics(errors, "json" if fmt == "json" else "text", sources)
         sys.exit(EXIT_FINDING)
     pset = result.policy_set
-    raw, locator, diags = read_facts_file(facts_path)
+    if facts_path == "-":
+        text, diags = decode_text(click.get_binary_stream("stdin").read(), "<stdin>")
+        raw, locator = None, None
+        if text is not None:
+            sources.texts["<stdin>"] = text
+            raw, locator, diags = read_facts_text(text, "<stdin>")
+    else:
+        raw, locator, diags = read_facts_file(facts_path)
     if raw is None or has_errors(diags):
         _emit_diagnostics([d for d in diags if d.is_error] or [
             Diagnostic("facts-unreadable", "cannot read the facts", Span.point(facts_path, 1, 1))],
@@ -120,6 +129,12 @@ def main():
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as e:  # a bug: say so plainly, without a traceback (POLICY_DEBUG=1 shows it)
+        if os.environ.get("POLICY_DEBUG"):
+            raise
+        click.echo(f"policy: internal error: {e}; please report it with the command that caused it "
+                   "(set POLICY_DEBUG=1 to see details)", err=True)
+        sys.exit(EXIT_FINDING)
 
 
 if __name__ == "__main__":

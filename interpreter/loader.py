@@ -31,6 +31,16 @@ def _is_policy_candidate(p: Path) -> bool:
     return p.suffix in _YAML_SUFFIXES and not p.name.endswith((".test.yaml", ".test.yml")) and not p.name.startswith(".")
 
 
+def _walk(top: Path) -> Iterable[str]:
+    """Policy files under a directory; hidden directories (.git, .venv) are skipped, unreadable ones too."""
+    for dirpath, dirnames, filenames in os.walk(top, onerror=lambda e: None):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("__pycache__", "node_modules")]
+        for name in filenames:
+            f = Path(dirpath) / name
+            if _is_policy_candidate(f):
+                yield str(f)
+
+
 def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
     """Expand files and directories (recursively) into the policy files to load, in a stable order."""
     files: list[str] = []
@@ -38,7 +48,7 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(str(f) for f in p.rglob("*") if f.is_file() and _is_policy_candidate(f))
+            found = sorted(_walk(p))
             if not found:
                 diags.append(Diagnostic("no-policies", f"no policy files (*.yaml) found in `{raw}`", Span.point(raw, 1, 1)))
             files.extend(found)
@@ -421,6 +431,14 @@ class _Builder:
         return pol
 
 
+def _with_yaml_help(d: Diagnostic) -> Diagnostic:
+    if d.code == "yaml-syntax" and d.help is None and "mapping values are not allowed" in d.message:
+        return Diagnostic(d.code, d.message, d.span, d.severity,
+                          "an expression containing `: ` (as in `all(x in xs: ...)`) must be quoted "
+                          "or written as a block scalar: `expr: >-` with the expression on the next lines")
+    return d
+
+
 def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs | None, list[Diagnostic]]:
     """Load one policy file (or a set's inputs.yaml) into the model, with its diagnostics."""
     if text is None:
@@ -428,6 +446,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         if text is None:
             return None, diags
     doc, loc, diags = load_yaml(text, path)
+    diags = [_with_yaml_help(d) for d in diags]
     if any(d.is_error for d in diags):
         return None, diags
     if doc is None:
