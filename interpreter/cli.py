@@ -40,7 +40,7 @@ def _emit_diagnostics(diags: list[Diagnostic], fmt: str, sources: SourceCache, e
         if diags:
             click.echo(render_diagnostics_github(diags))
     else:
-        err = click.get_text_stream("stderr")
+        err = sys.stderr
         if diags:
             click.echo(render_diagnostics_text(diags, sources, use_color(err)), err=True)
 
@@ -92,7 +92,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, explain):
         sys.exit(EXIT_FINDING)
     pset = result.policy_set
     if facts_path == "-":
-        text, diags = decode_text(click.get_binary_stream("stdin").read(), "<stdin>")
+        text, diags = decode_text(sys.stdin.buffer.read(), "<stdin>")
         raw, locator = None, None
         if text is not None:
             sources.texts["<stdin>"] = text

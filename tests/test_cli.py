@@ -180,3 +180,19 @@ def test_no_color_unless_terminal(runner, tmp_path):
     path = write(tmp_path, "p.yaml", MISSPELT)
     r = runner.invoke(cli, ["validate", path], color=False)
     assert "\x1b[" not in r.output
+
+
+def test_use_color_only_on_a_terminal_without_no_color(monkeypatch):
+    from interpreter.render import use_color
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color(Tty()) is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_color(Tty()) is False
+    monkeypatch.delenv("NO_COLOR")
+    import io
+    assert use_color(io.StringIO()) is False
