@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
-from .types import ANY, DATE, ERROR, NUMBER, STRING, ListT, Type, describe
-from .values import DECIMAL_CONTEXT, whole_months_between, whole_years_between
+from .types import ANY, DATE, DURATION, ERROR, NUMBER, STRING, ListT, Type, describe
+from .values import DECIMAL_CONTEXT, Duration, whole_months_between, whole_years_between
 
 __all__ = ["Builtin", "BUILTINS", "EvalError"]
 
@@ -34,15 +34,6 @@ class Builtin:
     signature: Callable[[list[Type]], "Type | str"]
     impl: Callable
     doc: str
-
-
-def _all_of(*allowed: Type):
-    def sig(args: list[Type]):
-        for i, t in enumerate(args):
-            if t is ERROR:
-                return ERROR
-        return None
-    return sig
 
 
 def _numbers_to(result: Type):
@@ -108,6 +99,27 @@ def _round_impl(ctx, x, places=Decimal(0)):
     return x.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
 
 
+MAX_RANGE = 10_000
+
+
+def _range_impl(ctx, start, end):
+    if start != start.to_integral_value() or end != end.to_integral_value():
+        raise EvalError("invalid-argument", f"range() needs whole numbers, not {start} and {end}")
+    if end - start > MAX_RANGE:
+        raise EvalError("invalid-argument", f"range() is limited to {MAX_RANGE} numbers")
+    return [Decimal(i) for i in range(int(start), int(end))]
+
+
+def _duration(unit: str):
+    def impl(ctx, n):
+        if n != n.to_integral_value() or abs(n) > 100_000:
+            raise EvalError("invalid-argument", f"{unit}() needs a whole number up to 100000, not {n}")
+        k = int(n)
+        return {"years": Duration(years=k), "months": Duration(months=k), "weeks": Duration(days=7 * k),
+                "days": Duration(days=k)}[unit]
+    return impl
+
+
 def _make_date(ctx, y, m, d):
     try:
         return _dt.date(int(y), int(m), int(d))
@@ -125,6 +137,10 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("year", (1, 1), _dates_to(NUMBER), lambda ctx, d: Decimal(d.year), "the year of a date"),
     Builtin("month", (1, 1), _dates_to(NUMBER), lambda ctx, d: Decimal(d.month), "the month of a date, 1 to 12"),
     Builtin("day", (1, 1), _dates_to(NUMBER), lambda ctx, d: Decimal(d.day), "the day of the month of a date"),
+    Builtin("range", (2, 2), _numbers_to(ListT(NUMBER)), _range_impl,
+            "the whole numbers from the first up to but not including the second: range(2021, 2025) is [2021, 2022, 2023, 2024]"),
+    *[Builtin(u, (1, 1), _numbers_to(DURATION), _duration(u), f"a duration of that many {u}: {u}(2) is `2 {u}`")
+      for u in ("years", "months", "weeks", "days")],
     Builtin("date", (3, 3), _numbers_to(DATE), _make_date, "the date of a year, month and day"),
     Builtin("age", (1, 1), _dates_to(NUMBER),
             lambda ctx, d: Decimal(whole_years_between(d, ctx.as_of)),

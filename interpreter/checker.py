@@ -7,6 +7,7 @@ refers to. A set that passes cannot meet a type error at evaluation.
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from . import ast as A
@@ -37,6 +38,7 @@ class CheckedSet:
     rule_types: dict[tuple[str, str], Type] = field(default_factory=dict)
     amendments: dict[tuple[str, str], list[ExceptionDecl]] = field(default_factory=dict)
     readers: dict[str, set[str]] = field(default_factory=dict)  # policy id -> inputs it reads
+    input_conflicts: set[str] = field(default_factory=set)      # inputs typed differently in different sets
 
 
 @dataclass(frozen=True)
@@ -61,18 +63,50 @@ class _Checker:
                 self.error("duplicate-id", f"policy id `{p.id}` is already used by {first.file}", p.span)
                 continue
             self.policies[p.id] = p
-        self.shared: dict[str, InputDecl] = {}
-        self.all_inputs: dict[str, InputDecl] = {}
-        for s in shared:
-            for decl in s.inputs.values():
-                self._add_input(decl, self.shared)
+        self.shared = shared
+        self.visible: dict[str, dict[str, InputDecl]] = {}
         for p in self.policies.values():
-            for decl in p.inputs.values():
-                self._add_input(decl, None)
+            self.visible[p.id] = self._visible_inputs(p)
+        self.all_inputs: dict[str, InputDecl] = {}
+        self.conflicts: set[str] = set()
+        for table in self.visible.values():
+            for name, decl in table.items():
+                prior = self.all_inputs.get(name)
+                if prior is None:
+                    self.all_inputs[name] = decl
+                elif prior.type != decl.type:
+                    self.conflicts.add(name)
+        for s in shared:  # inputs that no loaded policy sees are still facts of the set
+            for name, decl in s.inputs.items():
+                self.all_inputs.setdefault(name, decl)
         self.out = CheckedSet(self.policies, self.all_inputs)
+        self.out.input_conflicts = self.conflicts
         self.in_progress: list[tuple[str, str, str]] = []
         self.used_inputs: dict[str | None, set[str]] = {}
+        self.used_shared: set[int] = set()
         self.used_params: set[tuple[str, str]] = set()
+
+    def _visible_inputs(self, p: Policy) -> dict[str, InputDecl]:
+        """The shared inputs of the policy's directory and its parents, then its own."""
+        here = Path(p.file).resolve().parent
+        table: dict[str, InputDecl] = {}
+        for s in sorted(self.shared, key=lambda s: len(Path(s.file).resolve().parent.parts)):
+            d = Path(s.file).resolve().parent
+            if d == here or d in here.parents:
+                for name, decl in s.inputs.items():
+                    self._merge_input(table, decl)
+        for decl in p.inputs.values():
+            self._merge_input(table, decl)
+        return table
+
+    def _merge_input(self, table: dict[str, InputDecl], decl: InputDecl):
+        prior = table.get(decl.name)
+        if prior is not None and prior.type != decl.type:
+            self.error("input-conflict", f"input `{decl.name}` is declared as {prior.type} in {prior.span.file} "
+                       f"and as {decl.type} here", decl.span)
+            return
+        if prior is None or (prior.question is None and decl.question):
+            table[decl.name] = decl
 
     # -- diagnostics
     def error(self, code, message, span, help=None):
@@ -81,21 +115,10 @@ class _Checker:
     def warn(self, code, message, span, help=None):
         self.diags.append(Diagnostic(code, message, span, "warning", help))
 
-    def _add_input(self, decl: InputDecl, table):
-        prior = self.all_inputs.get(decl.name)
-        if prior is not None and prior.type != decl.type:
-            self.error("input-conflict", f"input `{decl.name}` is declared as {prior.type} in {prior.span.file} "
-                       f"and as {decl.type} here", decl.span)
-            return
-        if prior is None or (prior.question is None and decl.question):
-            self.all_inputs[decl.name] = decl
-        if table is not None:
-            table.setdefault(decl.name, decl)
-
     # -- names of a policy
     def local_names(self, p: Policy) -> dict[str, str]:
         names = {}
-        for kind, table in (("input", {**self.shared, **p.inputs}), ("param", p.params), ("rule", p.rules),
+        for kind, table in (("input", self.visible[p.id]), ("param", p.params), ("rule", p.rules),
                             ("outcome", p.outcomes)):
             for n in table:
                 names.setdefault(n, kind)
@@ -255,12 +278,13 @@ class _Checker:
                 self.out.refs[id(n)] = Ref("local", None, n.name, depth)
                 return self._maybe_strip(n, env, env.locals[depth][1])
         p = env.policy
-        if n.name in p.inputs or n.name in self.shared:
-            decl = p.inputs.get(n.name) or self.shared[n.name]
+        decl = self.visible[p.id].get(n.name)
+        if decl is not None:
             self.out.refs[id(n)] = Ref("input", p.id, n.name)
             self.used_inputs.setdefault(decl.owner, set()).add(n.name)
+            self.used_shared.add(id(decl))
             self.out.readers.setdefault(p.id, set()).add(n.name)
-            return self._maybe_strip(n, env, self.all_inputs.get(n.name, decl).type)
+            return self._maybe_strip(n, env, decl.type)
         if n.name in p.params:
             self.out.refs[id(n)] = Ref("param", p.id, n.name)
             self.used_params.add((p.id, n.name))
@@ -520,10 +544,12 @@ class _Checker:
                 if (p.id, name) not in self.used_params:
                     self.warn("unused-parameter", f"parameter `{name}` is never used", decl.span)
         if self.policies:
-            used_shared = self.used_inputs.get(None, set())
-            for name, decl in self.shared.items():
-                if name not in used_shared:
-                    self.warn("unused-input", f"shared input `{name}` is read by no policy", decl.span)
+            for s in self.shared:
+                if s.implied:
+                    continue  # only part of the set was loaded: its other policies may read these
+                for name, decl in s.inputs.items():
+                    if id(decl) not in self.used_shared:
+                        self.warn("unused-input", f"shared input `{name}` is read by no policy", decl.span)
         return self.out
 
 

@@ -51,11 +51,14 @@ class OutcomeResult:
     missing: list[Missing] = field(default_factory=list)
     trace: list[dict] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    unknown_values: list[str] = field(default_factory=list)
 
     def to_dict(self, trace: bool = True) -> dict:
         d = {"policy": self.policy, "outcome": self.outcome, "label": self.label, "cite": self.cite,
              "status": self.status, "values": self.values, "missing": [m.to_dict() for m in self.missing],
              "trace": self.trace if trace else []}
+        if self.unknown_values:
+            d["unknown_values"] = self.unknown_values
         if self.diagnostics:
             d["diagnostics"] = [x.to_dict() for x in self.diagnostics]
         return d
@@ -250,7 +253,7 @@ class PolicySet:
 
     def check_facts(self, raw: Any, locator=None, file: str = "<facts>") -> tuple[dict, list[Diagnostic]]:
         """Check raw facts against the set's inputs: (runtime facts, diagnostics)."""
-        return check_facts(raw, self.inputs, locator, file)
+        return check_facts(raw, self.inputs, locator, file, self.checked.input_conflicts)
 
     def select(self, selectors: Iterable[str]) -> tuple[list[tuple[str, str]], list[str]]:
         """Resolve `--outcome` selectors (`policy.id`, `policy.id.outcome`, or a bare outcome name)."""
@@ -295,8 +298,8 @@ class PolicySet:
                     for k, fn in co.values.items():
                         x = fn(case, ())
                         if type(x) is Unknown:
-                            res.missing += self._missing(x)
-                            res.values[k] = None
+                            res.missing += [m for m in self._missing(x) if m not in res.missing]
+                            res.unknown_values.append(k)
                         else:
                             res.values[k] = _jsonable(x)
                 elif v is False:
@@ -332,8 +335,8 @@ def load(paths: Iterable[str] | str) -> LoadResult:
     """
     if isinstance(paths, str):
         paths = [paths]
-    files, diags = discover(paths)
-    policies, shared, ds = load_files(files)
+    files, diags, implied = discover(paths)
+    policies, shared, ds = load_files(files, implied)
     diags += ds
     if not has_errors(diags) and not policies:
         diags.append(Diagnostic("no-policies", "no policies to load", Span.point(files[0] if files else ".", 1, 1)))

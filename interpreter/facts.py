@@ -165,7 +165,7 @@ def _kind(v) -> str:
 
 
 def check_facts(raw: Any, inputs: dict[str, InputDecl], loc: Locator | None = None,
-                file: str = "<facts>") -> tuple[dict[str, Any], list[Diagnostic]]:
+                file: str = "<facts>", conflicts: set[str] = frozenset()) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Check raw facts (plain data) against the declared inputs; returns runtime facts and diagnostics."""
     fc = _FactChecker(loc, file)
     if not isinstance(raw, dict):
@@ -179,6 +179,10 @@ def check_facts(raw: Any, inputs: dict[str, InputDecl], loc: Locator | None = No
             hint = difflib.get_close_matches(name, list(inputs), n=1)
             fc.err("unknown-fact", f"unknown fact `{name}`: no policy in the set declares it", (name,),
                    help=f"did you mean `{hint[0]}`?" if hint else None, key=True)
+            continue
+        if name in conflicts:
+            fc.err("input-conflict", f"fact `{name}` is declared with different types by the policy sets loaded",
+                   (name,), help="evaluate one policy set at a time", key=True)
             continue
         cv = fc.convert(v, decl.type, decl.spec, name, (name,))
         if cv is not _BAD:

@@ -41,9 +41,13 @@ def _walk(top: Path) -> Iterable[str]:
                 yield str(f)
 
 
-def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
-    """Expand files and directories (recursively) into the policy files to load, in a stable order."""
+def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic], set[str]]:
+    """Expand files and directories (recursively) into the policy files to load, in a stable order.
+
+    A policy file named on its own brings the `inputs.yaml` beside it.
+    """
     files: list[str] = []
+    implied: list[str] = []
     diags: list[Diagnostic] = []
     for raw in paths:
         p = Path(raw)
@@ -54,11 +58,16 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
             files.extend(found)
         elif p.exists():
             files.append(str(p))
+            beside = p.parent / INPUTS_FILE
+            if p.name != INPUTS_FILE and beside.is_file():
+                implied.append(str(beside))
         else:
             diags.append(Diagnostic("file-not-found", f"`{raw}` does not exist", Span.point(raw, 1, 1)))
     seen: set[str] = set()
     unique = [f for f in files if not (f in seen or seen.add(f))]
-    return unique, diags
+    listed = {os.path.realpath(f) for f in unique}
+    extra = [f for f in dict.fromkeys(implied) if os.path.realpath(f) not in listed]
+    return unique + extra, diags, set(extra)
 
 
 def read_source(path: str) -> tuple[str | None, list[Diagnostic]]:
@@ -346,7 +355,8 @@ class _Builder:
         span = self.loc.key_span(path) or self.span(*path)
         declared = SCALARS.get(d.get("type")) if d.get("type") else None
         p = ParamDecl(name=name, kind="value", type=ERROR, span=span, label=_text(d.get("label")),
-                      unit=_text(d.get("unit")), source=_text(d.get("source")), note=_text(d.get("note")))
+                      unit=_text(d.get("unit")), source=_text(d.get("source")), note=_text(d.get("note")),
+                      allowed=to_decimal(d["allowed"]) if "allowed" in d else None)
         if "value" in d:
             p.kind, p.value = "value", to_decimal(d["value"])
             values = [d["value"]]
@@ -362,6 +372,11 @@ class _Builder:
                 if not isinstance(s["from"], _dt.date):
                     self.diags.append(Diagnostic("invalid-date", f"`from` must be a date, not `{s['from']}`",
                                                  self.span(*path, "steps", i, "from")))
+        if p.allowed is not None:
+            for v in values:
+                if to_decimal(v) not in p.allowed:
+                    self.diags.append(Diagnostic("parameter-value", f"parameter `{name}` is `{v}`, not one of: "
+                                                 + ", ".join(str(a) for a in p.allowed), span))
         inferred = {_type_of_value(v) for v in values}
         if None in inferred or len(inferred) > 1:
             self.diags.append(Diagnostic("parameter-type", f"the values of parameter `{name}` do not share one type",
@@ -434,8 +449,8 @@ class _Builder:
 def _with_yaml_help(d: Diagnostic) -> Diagnostic:
     if d.code == "yaml-syntax" and d.help is None and "mapping values are not allowed" in d.message:
         return Diagnostic(d.code, d.message, d.span, d.severity,
-                          "an expression containing `: ` (as in `all(x in xs: ...)`) must be quoted "
-                          "or written as a block scalar: `expr: >-` with the expression on the next lines")
+                          "a value containing `: ` (such as `all(x in xs: ...)`) must be quoted "
+                          "or written as a block scalar: `key: >-` with the text on the next lines")
     return d
 
 
@@ -463,7 +478,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
     return result, diags + b.diags
 
 
-def load_files(files: list[str]) -> tuple[list[Policy], list[SharedInputs], list[Diagnostic]]:
+def load_files(files: list[str], implied: set[str] = frozenset()) -> tuple[list[Policy], list[SharedInputs], list[Diagnostic]]:
     policies, shared, diags = [], [], []
     for f in files:
         item, ds = load_file(f)
@@ -471,5 +486,6 @@ def load_files(files: list[str]) -> tuple[list[Policy], list[SharedInputs], list
         if isinstance(item, Policy):
             policies.append(item)
         elif isinstance(item, SharedInputs):
+            item.implied = f in implied
             shared.append(item)
     return policies, shared, diags

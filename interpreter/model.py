@@ -46,6 +46,7 @@ class ParamDecl:
     unit: str | None = None
     source: str | None = None
     note: str | None = None
+    allowed: list | None = None
 
 
 @dataclass(eq=False)
@@ -100,5 +101,7 @@ class Policy:
 
 @dataclass(eq=False)
 class SharedInputs:
+    """A set's `inputs.yaml`: inputs read by every policy in its directory and below."""
     file: str
     inputs: dict[str, InputDecl]
+    implied: bool = False  # loaded because a policy file beside it was named, not the whole directory

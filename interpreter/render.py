@@ -158,6 +158,12 @@ def _operand(o: dict) -> str:
     return "null" if o["value"] is None else _num(o["value"])
 
 
+def _value(ev: dict) -> str:
+    if ev.get("status") == "unknown":
+        return "unknown"
+    return "null" if ev.get("value") is None else _num(ev["value"])
+
+
 def _event_line(ev: dict) -> str:
     mark = _MARK.get(ev.get("status"), "•")
     if ev["kind"] in ("rule", "outcome"):
@@ -165,17 +171,18 @@ def _event_line(ev: dict) -> str:
         if ev.get("policy") and ev["kind"] == "rule":
             pass
         cite = f" ({ev['cite']})" if ev.get("cite") else ""
-        val = "" if ev.get("status") in ("true", "false", "unknown") else f": {_num(ev.get('value'))}"
+        val = "" if ev.get("status") in ("true", "false", "unknown") else f": {_value(ev)}"
         return f"{mark} {text}{cite}{val}"
     if ev["kind"] == "exception":
         cite = f" ({ev['cite']})" if ev.get("cite") else ""
-        fired = f" → {_num(ev.get('gives'))}" if ev.get("status") == "true" else ""
+        gives = "null" if ev.get("gives") is None else _num(ev["gives"])
+        fired = f" → {gives}" if ev.get("status") == "true" else ""
         return f"{mark} exception: {ev.get('label') or ev['text']}{cite}{fired}"
     if ev["kind"] == "comparison":
         l, r = ev["operands"]
         return f"{mark} {ev['text']}   ({_operand(l)} {ev['op']} {_operand(r)})"
     if ev["kind"] == "value" and ev.get("label"):
-        return f"{mark} {ev['label']}: {_num(ev.get('value'))}"
+        return f"{mark} {ev['label']}: {_value(ev)}"
     if ev["kind"] == "value":
         return f"{mark} {ev['text']}"
     return f"{mark} {ev['text']}"
@@ -204,7 +211,9 @@ def render_result_text(r: OutcomeResult, explain: bool, color: bool) -> list[str
     cite = f" ({r.cite})" if r.cite else ""
     out = [f"{st(mark + ' ' + word, code)}  {r.policy} / {r.outcome}: {r.label}{cite}"]
     for k, v in r.values.items():
-        out.append(f"    {k} = {_num(v)}")
+        out.append(f"    {k} = {'null' if v is None else _num(v)}")
+    for k in r.unknown_values:
+        out.append(f"    {k} = unknown")
     for d in r.diagnostics:
         out.append(f"    {d.span}: error[{d.code}]: {d.message}" if d.span else f"    error[{d.code}]: {d.message}")
     if r.status in ("applies", "does_not_apply", "undetermined") and r.trace:

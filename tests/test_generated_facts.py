@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import interpreter
-from interpreter.types import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_CODES = {"division-by-zero", "empty-list", "conflict", "date-out-of-range", "invalid-index",
@@ -79,39 +78,34 @@ outcomes:
 """
 
 
-def strategy_for(t):
-    if isinstance(t, Nullable):
-        return st.one_of(st.none(), strategy_for(t.inner))
-    if t == BOOL:
-        return st.booleans()
-    if t == NUMBER:
-        return st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False)
-    if t == STRING:
-        return st.sampled_from(["A", "B", "C"])
-    if t == DATE:
-        return st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2100, 12, 31))
-    if isinstance(t, ListT):
-        return st.lists(strategy_for(t.item), max_size=6)
-    if isinstance(t, RecordT):
-        return st.fixed_dictionaries({}, optional={n: strategy_for(ft) for n, ft in t.fields})
-    raise AssertionError(t)
+def strategy_for(spec):
+    """Values of a declared input, from its typespec as written (integers whole, strings from `values`)."""
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    elif "type" not in spec:
+        spec = {"type": "record", "fields": spec}
+    kind = spec["type"]
+    if kind == "boolean":
+        s = st.booleans()
+    elif kind == "integer":
+        s = st.integers(min_value=-50, max_value=3000).map(Decimal)
+    elif kind == "number":
+        s = st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False)
+    elif kind == "string":
+        s = st.sampled_from(spec.get("values") or ["A", "B", "C", ""])
+    elif kind == "date":
+        s = st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2100, 12, 31))
+    elif kind == "list":
+        s = st.lists(strategy_for(spec["items"]), max_size=6)
+    else:
+        s = st.fixed_dictionaries({}, optional={n: strategy_for(f) for n, f in spec["fields"].items()})
+    if spec.get("nullable"):
+        s = st.one_of(st.none(), s)
+    return s
 
 
 def facts_strategy(inputs):
-    fields = {}
-    for name, decl in inputs.items():
-        s = strategy_for(decl.type)
-        spec = decl.spec
-        if spec == "integer" or (isinstance(spec, dict) and spec.get("type") == "integer"):
-            s = st.integers(min_value=-50, max_value=3000).map(Decimal)
-        if isinstance(spec, dict) and spec.get("values"):
-            s = st.sampled_from(spec["values"])
-        if isinstance(decl.type, ListT) and isinstance(decl.type.item, RecordT):
-            item_fields = {n: (st.integers(1990, 2030).map(Decimal) if n == "year" else strategy_for(ft))
-                           for n, ft in decl.type.item.fields}
-            s = st.lists(st.fixed_dictionaries({}, optional=item_fields), max_size=6)
-        fields[name] = s
-    return st.fixed_dictionaries({}, optional=fields)
+    return st.fixed_dictionaries({}, optional={name: strategy_for(decl.spec) for name, decl in inputs.items()})
 
 
 def policy_sets():
