@@ -81,8 +81,10 @@ def validate(paths, fmt, strict):
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID",
               help="Only this outcome: `policy.id`, `policy.id.outcome` or an outcome name. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--params", "params_path", metavar="FILE", default=None,
+              help="YAML {policy id: {parameter: value or table}} overriding parameter values for this run.")
 @click.option("--explain", is_flag=True, help="Show every rule and condition visited, with its values.")
-def eval_(policies, facts_path, as_of, outcomes, fmt, explain):
+def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain):
     """Decide the outcomes of POLICIES for one applicant's facts."""
     sources = SourceCache()
     result = load(policies)
@@ -91,6 +93,13 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, explain):
         _emit_diagnostics(errors, "json" if fmt == "json" else "text", sources)
         sys.exit(EXIT_FINDING)
     pset = result.policy_set
+    if params_path is not None:
+        raw_params, params_loc, diags = read_facts_file(params_path)
+        if raw_params is not None and not has_errors(diags):
+            pset, diags = pset.with_params(raw_params, params_loc, params_path)
+        if has_errors(diags) or raw_params is None and diags:
+            _emit_diagnostics([d for d in diags if d.is_error], "json" if fmt == "json" else "text", sources)
+            sys.exit(EXIT_FINDING)
     if facts_path == "-":
         text, diags = decode_text(sys.stdin.buffer.read(), "<stdin>")
         raw, locator = None, None

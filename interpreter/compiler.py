@@ -185,7 +185,15 @@ class Compiler:
 
             def param(c, loc):
                 return c.params[pid][name].current(c.as_of, pid)
-            return param
+            if not self.traced:
+                return param
+
+            def traced_param(c, loc):
+                pv = c.params[pid][name]
+                v = pv.current(c.as_of, pid)
+                _note_supplied(c, pv, pid, name, pv.current_key(c.as_of), v)
+                return v
+            return traced_param
         key = (r.policy, r.name) if r.kind == "rule" else (r.policy, "outcome:" + r.name)
         rule_fns = self.rule_fns
 
@@ -249,11 +257,17 @@ class Compiler:
         key = self.c(n.key)
         span = n.key.span
 
+        traced = self.traced
+
         def index(c, loc):
             k = key(c, loc)
             if type(k) is Unknown:
                 return k
-            return c.params[pid][name].at(k, pid, span)
+            pv = c.params[pid][name]
+            v = pv.at(k, pid, span)
+            if traced:
+                _note_supplied(c, pv, pid, name, k, v)
+            return v
         return index
 
     # ---- operators
@@ -486,6 +500,16 @@ class Compiler:
             c.stack[-1].append(ev)
             return v
         return traced_binder
+
+
+def _note_supplied(c, pv, pid: str, name: str, key, v):
+    """A trace event for a parameter value that came from a parameters file, not the policy."""
+    src = pv.source(key)
+    if src is None or type(v) is Unknown:
+        return
+    text = name if key is None else f"{name}[{format_value(key)}]"
+    c.stack[-1].append({"kind": "value", "text": text, "label": f"{text} supplied by {src}", "policy": pid,
+                        "name": name, "status": "value", "value": _jsonable(v)})
 
 
 def _quiet(fn: Fn, c, loc):

@@ -11,7 +11,8 @@ from .compiler import Compiler, EvalFailure, Fn, _jsonable, tri_status
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .facts import check_facts
 from .loader import discover, load_files
-from .model import ParamDecl, Policy
+from .model import Policy
+from .params import apply_overrides, default_tables
 from .values import Unknown
 
 __all__ = ["PolicySet", "LoadResult", "Evaluation", "OutcomeResult", "Missing", "load", "STATUSES"]
@@ -69,6 +70,7 @@ class Evaluation:
     """All decisions for one set of facts, as of one date."""
     as_of: _dt.date
     results: list[OutcomeResult]
+    supplied: list[dict] = field(default_factory=list)  # parameter values taken from a parameters file
 
     @property
     def missing(self) -> list[Missing]:
@@ -79,45 +81,11 @@ class Evaluation:
         return list(seen.values())
 
     def to_dict(self, trace: bool = True) -> dict:
-        return {"as_of": self.as_of.isoformat(), "results": [r.to_dict(trace) for r in self.results],
-                "missing": [m.to_dict() for m in self.missing]}
-
-
-class _ParamValue:
-    """A parameter's values at run time: one value, a table by year, or dated steps."""
-    __slots__ = ("decl", "value", "by_year", "steps", "overridden")
-
-    def __init__(self, decl: ParamDecl, value=None, by_year=None, steps=None, overridden=False):
-        self.decl = decl
-        self.value = decl.value if value is None else value
-        self.by_year = decl.by_year if by_year is None else by_year
-        self.steps = decl.steps if steps is None else steps
-        self.overridden = overridden
-
-    def _missing(self, pid: str, key) -> Unknown:
-        return Unknown(frozenset(), frozenset([(pid, f"{self.decl.name}[{key}]")]))
-
-    def current(self, as_of: _dt.date, pid: str):
-        kind = self.decl.kind
-        if kind == "value":
-            return self.value
-        if kind == "by_year":
-            return self.at(Decimal(as_of.year), pid, None)
-        return self.at(as_of, pid, None)
-
-    def at(self, key, pid: str, span: Span | None):
-        if self.decl.kind == "by_year":
-            if key != key.to_integral_value():
-                raise EvalFailure("invalid-index", f"`{self.decl.name}` is indexed by whole years, not {key}", span)
-            v = self.by_year.get(int(key))
-            return self._missing(pid, int(key)) if v is None else v
-        current = None
-        for start, v in self.steps:
-            if start <= key:
-                current = v
-            else:
-                break
-        return self._missing(pid, key.isoformat()) if current is None else current
+        d = {"as_of": self.as_of.isoformat(), "results": [r.to_dict(trace) for r in self.results],
+             "missing": [m.to_dict() for m in self.missing]}
+        if self.supplied:
+            d["supplied_parameters"] = self.supplied
+        return d
 
 
 class _Case:
@@ -246,7 +214,18 @@ class PolicySet:
         self.inputs = checked.inputs
         self._plain = _Compiled(checked, traced=False)
         self._traced: _Compiled | None = None
-        self.params = {pid: {n: _ParamValue(d) for n, d in p.params.items()} for pid, p in self.policies.items()}
+        self.params = default_tables(self.policies)
+
+    def with_params(self, raw: Any, locator=None, file: str = "<params>") -> tuple["PolicySet", list[Diagnostic]]:
+        """A copy of this set whose parameter values are overridden by `{policy id: {parameter: value}}`.
+
+        The compiled closures are shared; only the parameter tables differ.
+        """
+        tables, diags = apply_overrides(self.params, self.policies, raw, locator, file)
+        clone = object.__new__(PolicySet)
+        clone.__dict__.update(self.__dict__)
+        clone.params = tables
+        return clone, diags
 
     def outcome_names(self) -> list[tuple[str, str]]:
         return [(o.policy.id, o.name) for o in self._plain.outcomes]
@@ -296,7 +275,19 @@ class PolicySet:
                 if v is True:
                     res.status = "applies"
                     for k, fn in co.values.items():
-                        x = fn(case, ())
+                        if trace:
+                            case.stack.append([])
+                        try:
+                            x = fn(case, ())
+                        finally:
+                            if trace:
+                                children = case.stack.pop()
+                        if trace:
+                            ev = {"kind": "value", "name": k, "text": decl.values[k].text, "label": f"value `{k}`",
+                                  "status": "unknown" if type(x) is Unknown else "value", "value": _jsonable(x)}
+                            if children:
+                                ev["children"] = children
+                            case.stack[-1].append(ev)
                         if type(x) is Unknown:
                             res.missing += [m for m in self._missing(x) if m not in res.missing]
                             res.unknown_values.append(k)
@@ -312,7 +303,19 @@ class PolicySet:
                 res.diagnostics.append(Diagnostic(e.code, e.message, e.span))
             if trace:
                 res.trace = case.stack[0]
-        return Evaluation(as_of, results)
+        return Evaluation(as_of, results, self._supplied())
+
+    def _supplied(self) -> list[dict]:
+        out = []
+        for pid, table in self.params.items():
+            for name, pv in table.items():
+                if pv.supplied_by is None:
+                    continue
+                entry = {"policy": pid, "name": name, "file": pv.supplied_by}
+                if pv.decl.kind == "by_year":
+                    entry["years"] = sorted(pv.supplied_keys)
+                out.append(entry)
+        return out
 
     def _missing(self, u: Unknown) -> list[Missing]:
         out = []

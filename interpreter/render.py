@@ -199,6 +199,7 @@ def _render_events(events: list[dict], depth: int, out: list[str], full: bool):
 
 def _top_reasons(events: list[dict]) -> list[dict]:
     """The conditions that decided an outcome: the top-level conjuncts, failures first."""
+    events = [e for e in events if not (e["kind"] == "value" and "name" in e)]  # the outcome's values
     if len(events) == 1 and events[0]["kind"] == "condition" and events[0].get("op") in ("and", "or") and events[0].get("children"):
         events = events[0]["children"]
     order = {"false": 0, "unknown": 1, "true": 2}
@@ -230,6 +231,11 @@ def render_evaluation_text(ev: Evaluation, explain: bool = False, color: bool = 
     out = [f"as of {ev.as_of.isoformat()}", ""]
     for r in ev.results:
         out.extend(render_result_text(r, explain, color))
+        out.append("")
+    for sp in ev.supplied:
+        years = f" for {', '.join(str(y) for y in sp['years'])}" if sp.get("years") else ""
+        out.append(f"Parameter {sp['policy']}: {sp['name']}{years} supplied by {sp['file']}")
+    if ev.supplied:
         out.append("")
     missing = ev.missing
     facts = [m for m in missing if m.kind == "fact"]
