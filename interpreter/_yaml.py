@@ -471,11 +471,24 @@ class _Converter:
 
 def _syntax_diagnostic(error: yaml.YAMLError, locator: Locator) -> Diagnostic:
     span = Span(locator.file, 1, 1, 1, 2)
+    help = None
     if isinstance(error, yaml.MarkedYAMLError):
         message = error.problem or error.context or "invalid yaml"
         if error.problem == "second occurrence" and error.context:
             message = error.context.split(";")[0]
         mark = error.problem_mark or error.context_mark
+        opened = error.context or ""
+        help = None
+        if error.context_mark is not None and opened.startswith(("while scanning a quoted", "while parsing a flow")):
+            # an unclosed quote or bracket: point at where it was opened
+            ctx = error.context_mark
+            ch = locator._text[ctx.index:ctx.index + 1]
+            what = "quoted string" if "quoted" in opened else (f"`{ch}`" if ch in "[{" else "bracket")
+            if "end of stream" in (error.problem or "") or "stream end" in (error.problem or ""):
+                mark = ctx
+                message = f"this {what} is never closed"
+            else:
+                help = f"the {what} opened at line {ctx.line + 1}, column {ctx.column + 1} is not closed before this"
         if mark is not None:
             span = locator.index_span(mark.index, mark.index + 1)
     elif isinstance(error, yaml.reader.ReaderError):
@@ -486,7 +499,7 @@ def _syntax_diagnostic(error: yaml.YAMLError, locator: Locator) -> Diagnostic:
     else:
         message = str(error) or "invalid yaml"
     message = " ".join(message.split())
-    return Diagnostic("yaml-syntax", message[:1].lower() + message[1:], span)
+    return Diagnostic("yaml-syntax", message[:1].lower() + message[1:], span, help=help if isinstance(error, yaml.MarkedYAMLError) else None)
 
 
 def load_yaml(text: str, file: str, *, max_nodes: int = 1_000_000) -> tuple[object, Locator, list[Diagnostic]]:

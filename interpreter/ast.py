@@ -42,6 +42,7 @@ class Field(Node):
     target: Node
     name: str
     span: Span | None = _span()
+    name_span: Span | None = _span()
 
 
 @dataclass(frozen=True, slots=True)

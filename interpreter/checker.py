@@ -67,6 +67,11 @@ class _Checker:
         self.visible: dict[str, dict[str, InputDecl]] = {}
         for p in self.policies.values():
             self.visible[p.id] = self._visible_inputs(p)
+        by_dir: dict[Path, dict[str, InputDecl]] = {}
+        for p in self.policies.values():  # one facts document serves a directory's policies
+            table = by_dir.setdefault(Path(p.file).resolve().parent, {})
+            for decl in self.visible[p.id].values():
+                self._merge_input(table, decl)
         self.all_inputs: dict[str, InputDecl] = {}
         self.conflicts: set[str] = set()
         for table in self.visible.values():
@@ -134,12 +139,12 @@ class _Checker:
                     self.error("reserved-name", "`today` is the evaluation date and cannot be redefined", decl.span)
                 else:
                     seen[n] = kind
-        for alias, (target, span) in p.uses.items():
+        for alias, (target, span, key_span) in p.uses.items():
             if target not in self.policies:
                 self.error("unknown-policy", f"no policy with id `{target}` in this set", span,
                            _suggest(target, self.policies))
             if alias in seen:
-                self.error("duplicate-name", f"`{alias}` is both {_a(seen[alias])} and a policy alias", span)
+                self.error("duplicate-name", f"`{alias}` is both {_a(seen[alias])} and a policy alias", key_span)
 
     # -- rules and outcomes, checked on demand so that cycles show
     def rule_type(self, pid: str, name: str, kind: str, at: Span | None) -> Type:
@@ -157,8 +162,11 @@ class _Checker:
         if kind == "outcome":
             o = p.outcomes[name]
             self.condition(o.when, _Env(p), "the `when` condition")
+            values_env = _Env(p)  # values are computed only when `when` holds
+            if o.when.node is not None:
+                values_env = self._with_nonnull(values_env, self._narrowed(o.when.node, True))
             for e in o.values.values():
-                self.expr(e, _Env(p))
+                self.expr(e, values_env)
             t = BOOL
         else:
             t = self._rule_body(p, p.rules[name])
@@ -178,7 +186,7 @@ class _Checker:
             u = unify(t, vt)
             if u is None:
                 self.error("type-mismatch", f"the exception gives {describe(vt)} but rule `{r.name}` is {describe(t)}",
-                           exc.value.span)
+                           exc.value.node.span if exc.value.node is not None else exc.value.span)
             else:
                 t = u
         return t
@@ -321,7 +329,7 @@ class _Checker:
             if n.name in other.outcomes:
                 self.out.refs[id(n)] = Ref("outcome", other.id, n.name)
                 return self.rule_type(other.id, n.name, "outcome", n.span)
-            self.error("unknown-reference", f"policy `{other.id}` has no rule or outcome `{n.name}`", n.span,
+            self.error("unknown-reference", f"policy `{other.id}` has no rule or outcome `{n.name}`", n.name_span or n.span,
                        _suggest(n.name, list(other.rules) + list(other.outcomes)))
             return ERROR
         t = self.infer(tgt, env)
@@ -336,7 +344,7 @@ class _Checker:
             return ERROR
         ft = t.field(n.name)
         if ft is None:
-            self.error("unknown-field", f"`{_text_of(tgt)}` has no field `{n.name}`", n.span,
+            self.error("unknown-field", f"`{_text_of(tgt)}` has no field `{n.name}`", n.name_span or n.span,
                        _suggest(n.name, [f for f, _ in t.fields]))
             return ERROR
         return self._maybe_strip(n, env, ft)
@@ -395,7 +403,8 @@ class _Checker:
                 return BOOL
             if NULL in (lt, rt):
                 other, other_node = (rt, n.right) if lt == NULL else (lt, n.left)
-                if not isinstance(other, Nullable) and other != NULL:
+                narrowed = self._narrow_key(other_node) in env.nonnull  # already tested: redundant, not wrong
+                if not isinstance(other, Nullable) and other != NULL and not narrowed:
                     self.error("type-mismatch", f"`{_text_of(other_node)}` is {describe(other)} and is never null",
                                n.span, "a fact that is not given is unknown, not null; only inputs declared `nullable` can be null")
                 return BOOL

@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic, Span
 from .loader import decode_text, read_source
 from .model import InputDecl
 from .types import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
-from .values import Record
+from .values import Record, number_problem
 
 __all__ = ["read_facts_text", "read_facts_file", "check_facts", "MAX_LIST_ITEMS"]
 
@@ -80,8 +80,9 @@ class _FactChecker:
         elif t_inner == NUMBER:
             if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
                 d = Decimal(v)
-                if not d.is_finite():
-                    self.err("invalid-number", f"fact `{name}` is not a finite number", path)
+                problem = number_problem(d)
+                if problem:
+                    self.err("invalid-number", f"fact `{name}` {problem}", path)
                     return _BAD
                 integer = spec == "integer" or (full is not None and full.get("type") == "integer")
                 if integer and d != d.to_integral_value():

@@ -18,9 +18,11 @@ from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
 from .model import ExceptionDecl, Expr, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
+from .values import number_problem
 from .types import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
 
-__all__ = ["discover", "read_source", "load_files", "INPUTS_FILE", "MAX_FILE_BYTES", "to_decimal"]
+__all__ = ["discover", "read_source", "decode_text", "load_files", "schema_check", "INPUTS_FILE", "MAX_FILE_BYTES",
+           "to_decimal"]
 
 INPUTS_FILE = "inputs.yaml"
 MAX_FILE_BYTES = 5_000_000
@@ -108,7 +110,7 @@ _schema_cache: dict[str, Any] = {}
 def _schemas() -> tuple[Registry, dict[str, Any]]:
     if not _schema_cache:
         docs = {}
-        for name in ("policy.schema.json", "inputs.schema.json"):
+        for name in ("policy.schema.json", "inputs.schema.json", "test.schema.json"):
             docs[name] = json.loads(resources.files("interpreter.schemas").joinpath(name).read_text("utf-8"))
         registry = Registry().with_resources(
             (doc.get("$id", name), Resource.from_contents(doc)) for name, doc in docs.items()
@@ -126,32 +128,21 @@ def _is_integer(checker, x) -> bool:
     return (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, Decimal) and x == x.to_integral_value())
 
 
-def _is_string(checker, x) -> bool:
-    return isinstance(x, (str, _dt.date))
+_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _is_number, "integer": _is_integer})
 
 
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine_many(
-    {"number": _is_number, "integer": _is_integer, "string": _is_string}
-)
+_Validator = jsonschema.validators.extend(Draft202012Validator, type_checker=_TYPE_CHECKER)
 
 
-def _only_for_str(keyword: str):
-    check = Draft202012Validator.VALIDATORS[keyword]
-
-    def validate(validator, value, instance, schema):
-        if isinstance(instance, str):
-            yield from check(validator, value, instance, schema)
-
-    return validate
-
-
-# A YAML date arrives as a date object where the schema says "string": the
-# string keywords apply to real strings only.
-_Validator = jsonschema.validators.extend(
-    Draft202012Validator,
-    validators={k: _only_for_str(k) for k in ("pattern", "minLength", "maxLength", "format")},
-    type_checker=_TYPE_CHECKER,
-)
+def _dates_as_text(v: Any) -> Any:
+    """The document as the schema sees it: a YAML date is the text YYYY-MM-DD."""
+    if isinstance(v, dict):
+        return {k: _dates_as_text(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_dates_as_text(x) for x in v]
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return v
 
 
 def _validator(name: str):
@@ -190,6 +181,8 @@ def _short(v: Any) -> str:
 def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
     path = tuple(err.absolute_path)
     v = err.validator
+    if v == "pattern" and "propertyNames" in err.relative_schema_path:
+        v = "propertyNames"
     if err.context:
         deepest = max(err.context, key=lambda e: (len(e.absolute_path), e.validator not in ("type", "oneOf", "anyOf", "not")))
         if len(deepest.absolute_path) > len(path) or v == "oneOf":
@@ -200,6 +193,7 @@ def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
                 return inner
     where = loc.nearest_span(path)
     key = path[-1] if path else None
+    whole = (loc.key_span(path) or where) if path else where  # a problem of a whole mapping: point at its key
     if v == "additionalProperties":
         allowed = list((err.schema.get("properties") or {}).keys())
         extras = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
@@ -220,8 +214,7 @@ def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
     if v == "required":
         missing = [r for r in err.validator_value if isinstance(err.instance, dict) and r not in err.instance]
         name = missing[0] if missing else err.validator_value[0]
-        return Diagnostic("missing-key", f"missing required key `{name}`",
-                          loc.key_span(path) if path else where)
+        return Diagnostic("missing-key", f"missing required key `{name}`", whole)
     if v == "type":
         expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
         words = " or ".join(_JSON_TYPES.get(t, t) for t in expected)
@@ -240,20 +233,34 @@ def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
                           help="names start with a letter or `_` and use only letters, digits and `_`")
     if v in ("minItems", "minProperties"):
         return Diagnostic("schema-value", f"`{key}` must not be empty" if key is not None else "must not be empty", where)
-    if v in ("oneOf", "not", "anyOf", "dependentSchemas", "dependentRequired"):
+    if v == "dependentRequired":
+        present = next((k for k in err.validator_value if isinstance(err.instance, dict) and k in err.instance), "")
+        needs = " and ".join(f"`{x}`" for x in err.validator_value.get(present, []))
+        return Diagnostic("schema-shape", f"`{present}` needs {needs} beside it", whole, help=err.schema.get("description"))
+    if v == "oneOf" and isinstance(err.instance, dict):
+        alternatives = [sorted(b.get("required", [])) for b in err.validator_value if isinstance(b, dict)]
+        keys = [k for alt in alternatives for k in alt]
+        if keys and all(len(a) == 1 for a in alternatives):
+            present = [k for k in keys if k in err.instance]
+            words = ", ".join(f"`{k}`" for k in keys[:-1]) + f" or `{keys[-1]}`"
+            msg = (f"`{key}` must have exactly one of {words}, not " + " and ".join(f"`{k}`" for k in present)
+                   if present else f"`{key}` must have one of {words}")
+            return Diagnostic("schema-shape", msg, whole, help=err.schema.get("description"))
+    if v in ("oneOf", "not", "anyOf", "dependentSchemas"):
         desc = err.schema.get("description") or err.schema.get("title")
         return Diagnostic("schema-shape", f"`{key}` has an invalid shape" if key is not None else "invalid shape",
-                          where, help=desc)
+                          whole, help=desc)
     return Diagnostic("schema", (f"`{key}`: " if key is not None else "") + err.message.replace("'", "`"), where)
 
 
 def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnostic]:
     if not isinstance(doc, dict):
-        return [Diagnostic("schema-type", f"a {'policy' if schema.startswith('policy') else 'inputs'} file must be a mapping, not {_kind_of(doc)}",
+        what = {"policy.schema.json": "policy", "inputs.schema.json": "inputs", "test.schema.json": "test"}[schema]
+        return [Diagnostic("schema-type", f"a {what} file must be a mapping, not {_kind_of(doc)}",
                            loc.nearest_span(()))]
     diags = []
     seen = set()
-    for err in _validator(schema).iter_errors(doc):
+    for err in _validator(schema).iter_errors(_dates_as_text(doc)):
         d = _schema_error_to_diag(err, loc, file)
         k = (d.code, d.message, d.span)
         if k not in seen:
@@ -328,6 +335,8 @@ class _Builder:
             text = "null"
         elif isinstance(value, _dt.date):
             text = value.isoformat()
+        elif isinstance(value, Decimal):
+            text = format(value, "f")  # a bare number: never exponent notation
         else:
             text = str(value)
         mapper = self.loc.offset_mapper(path) if isinstance(value, str) else (lambda off: (span.line, span.column))
@@ -377,6 +386,14 @@ class _Builder:
                 if to_decimal(v) not in p.allowed:
                     self.diags.append(Diagnostic("parameter-value", f"parameter `{name}` is `{v}`, not one of: "
                                                  + ", ".join(str(a) for a in p.allowed), span))
+        for v in values:
+            for x in (v if isinstance(v, list) else [v]):
+                if isinstance(x, (int, Decimal)) and not isinstance(x, bool):
+                    problem = number_problem(Decimal(x))
+                    if problem:
+                        self.diags.append(Diagnostic("invalid-number", f"a value of parameter `{name}` {problem}", span))
+                        p.type = NUMBER
+                        return p
         inferred = {_type_of_value(v) for v in values}
         if None in inferred or len(inferred) > 1:
             self.diags.append(Diagnostic("parameter-type", f"the values of parameter `{name}` do not share one type",
@@ -416,7 +433,7 @@ class _Builder:
                 self.diags.append(Diagnostic("invalid-date", f"`{k}` must be a date such as 2024-05-18",
                                              self.span("in_force", k)))
         for alias, target in (doc.get("uses") or {}).items():
-            pol.uses[alias] = (target, self.span("uses", alias))
+            pol.uses[alias] = (target, self.span("uses", alias), self.loc.key_span(("uses", alias)) or self.span("uses", alias))
         pol.inputs = self.inputs(doc.get("inputs"), pid, ("inputs",))
         for name, d in (doc.get("parameters") or {}).items():
             pol.params[name] = self.param(name, d)

@@ -91,7 +91,7 @@ class Policy:
     source: dict = field(default_factory=dict)
     in_force_from: _dt.date | None = None
     in_force_until: _dt.date | None = None
-    uses: dict[str, tuple[str, Span]] = field(default_factory=dict)
+    uses: dict[str, tuple[str, Span, Span]] = field(default_factory=dict)  # alias -> (id, where, alias key)
     inputs: dict[str, InputDecl] = field(default_factory=dict)
     params: dict[str, ParamDecl] = field(default_factory=dict)
     rules: dict[str, RuleDecl] = field(default_factory=dict)

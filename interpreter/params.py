@@ -10,7 +10,7 @@ from .compiler import EvalFailure
 from .diagnostics import Diagnostic, Span
 from .model import ParamDecl, Policy
 from .types import BOOL, DATE, NUMBER, STRING, ListT, Type, describe
-from .values import Unknown
+from .values import Unknown, number_problem
 
 __all__ = ["ParamValues", "default_tables", "apply_overrides"]
 
@@ -139,6 +139,9 @@ def apply_overrides(tables: dict[str, dict[str, ParamValues]], policies: dict[st
                 want = decl.type.item if isinstance(decl.type, ListT) else decl.type
                 if isinstance(v, list) and isinstance(decl.type, ListT):
                     return all(check_scalar(x, *path, i) for i, x in enumerate(v))
+                if t == NUMBER and number_problem(Decimal(v)):
+                    err("invalid-number", f"`{name}`: the number {number_problem(Decimal(v))}", where(pid, name, *path))
+                    return False
                 if t != want:
                     err("parameter-type", f"`{name}` takes {describe(decl.type)}, not {describe(t) if t else 'this value'}",
                         where(pid, name, *path))

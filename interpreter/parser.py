@@ -10,7 +10,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from .diagnostics import Diagnostic, Span
-from .values import Duration
+from .values import Duration, number_problem
 
 __all__ = ["parse_expression", "ParseFailure", "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_DEPTH"]
 
@@ -91,12 +91,18 @@ class _Builder:
         raise AssertionError(f"bare token {tok.type}")  # every atom has a rule alias
 
     # atoms
+    def _checked(self, d: Decimal, t) -> Decimal:
+        problem = number_problem(d)
+        if problem:
+            self.error("invalid-number", f"number `{_clip(str(t.children[0]))}` {problem}", t.meta.start_pos, t.meta.end_pos)
+        return d
+
     def t_number(self, t, span):
-        return A.Literal(Decimal(str(t.children[0])), str(t.children[0]), span)
+        return A.Literal(self._checked(Decimal(str(t.children[0])), t), str(t.children[0]), span)
 
     def t_percent(self, t, span):
         text = str(t.children[0])
-        return A.Literal(Decimal(text[:-1]).scaleb(-2), text, span)
+        return A.Literal(self._checked(Decimal(text[:-1]).scaleb(-2), t), text, span)
 
     def t_date(self, t, span):
         text = str(t.children[0])
@@ -115,6 +121,8 @@ class _Builder:
         if "." in str(num):
             self.error("invalid-duration", f"duration `{num} {unit}` must be a whole number of {unit_name}",
                        t.meta.start_pos, t.meta.end_pos)
+        if len(str(num)) > 6:
+            self.error("invalid-duration", f"duration `{_clip(str(num))} {unit}` is too long", t.meta.start_pos, t.meta.end_pos)
         n = int(str(num))
         kw = {"years": Duration(years=n), "months": Duration(months=n),
               "weeks": Duration(days=7 * n), "days": Duration(days=n)}[unit_name]
@@ -191,7 +199,7 @@ class _Builder:
 
     def t_field(self, t, span):
         target, name = t.children
-        return A.Field(self.build(target), str(name), span)
+        return A.Field(self.build(target), str(name), span, self.tspan(name))
 
     def t_index(self, t, span):
         target, key = t.children
@@ -225,6 +233,40 @@ class _Builder:
             return A.Binder(func, str(var_tok), self.build(head.children[1]), self.build(body), span,
                             self.tspan(var_tok))
         return A.Call(func, tuple(self.build(a) for a in args), span, self.tspan(name_tok))
+
+
+def _clip(s: str, n: int = 30) -> str:
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def _unclosed_bracket(text: str) -> int | None:
+    """The offset of the first `(` or `[` that is never closed, outside strings."""
+    stack: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif ch == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+        elif ch in "([":
+            stack.append(i)
+        elif ch in ")]" and stack:
+            stack.pop()
+        i += 1
+    return stack[0] if stack else None
+
+
+def _end_error(builder: "_Builder", text: str, expected):
+    opened = _unclosed_bracket(text)
+    if opened is not None:
+        builder.error("parse-error", f"`{text[opened]}` is never closed", opened,
+                      help=f"add `{')' if text[opened] == '(' else ']'}` where the group ends")
+    builder.error("parse-error", "unexpected end of expression", max(len(text.rstrip()) - 1, 0),
+                  help=_describe_expected(expected) or None)
 
 
 def _describe_expected(expected) -> str:
@@ -264,15 +306,15 @@ def parse_expression(text: str, file: str = "<expr>", mapper: Mapper | None = No
         tree = _get_parser().parse(text)
     except UnexpectedCharacters as e:
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
-        builder.error("parse-error", f"unexpected character `{ch}`", e.pos_in_stream)
+        shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
+        help = "use `==` to compare" if ch == "=" else ('strings use double quotes: "text"' if ch == "'" else None)
+        builder.error("parse-error", f"unexpected character `{shown}`", e.pos_in_stream, help=help)
     except UnexpectedEOF as e:
-        builder.error("parse-error", "unexpected end of expression", max(len(text.rstrip()) - 1, 0),
-                      help=_describe_expected(e.expected) or None)
+        _end_error(builder, text, e.expected)
     except UnexpectedToken as e:
         tok = e.token
         if tok.type == "$END":
-            builder.error("parse-error", "unexpected end of expression", max(len(text.rstrip()) - 1, 0),
-                          help=_describe_expected(e.expected) or None)
+            _end_error(builder, text, e.expected)
         builder.error("parse-error", f"unexpected `{tok}`", tok.start_pos, tok.end_pos,
                       help=_describe_expected(e.expected) or None)
     except UnexpectedInput as e:  # pragma: no cover - other lark input errors

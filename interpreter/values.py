@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 __all__ = [
-    "Duration", "Unknown", "Record", "DECIMAL_CONTEXT", "add_duration",
+    "MAX_DIGITS", "MAX_EXPONENT", "number_problem", "Duration", "Unknown", "Record", "DECIMAL_CONTEXT", "add_duration",
     "whole_years_between", "whole_months_between", "is_unknown", "merge_unknown",
 ]
 
@@ -21,6 +21,25 @@ DECIMAL_CONTEXT = decimal.Context(
     Emin=-999_999,
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
+
+
+MAX_DIGITS = 34          # significant digits of a number written in a policy, a fact or a parameters file
+MAX_EXPONENT = 100       # numbers lie within 10^-100 .. 10^100 in magnitude
+
+
+def number_problem(d: Decimal) -> str | None:
+    """Why a number read from text cannot be used exactly, or None when it can."""
+    if not d.is_finite():
+        return "is not a finite number"
+    if d.is_zero():
+        return None
+    if abs(d.adjusted()) > MAX_EXPONENT:
+        return f"is outside the supported range (magnitude 10^-{MAX_EXPONENT} to 10^{MAX_EXPONENT})"
+    digits = d.as_tuple().digits
+    significant = len(digits) - (len(digits) - len(bytes(digits).rstrip(b"\x00")))
+    if significant > MAX_DIGITS:
+        return f"has more than {MAX_DIGITS} significant digits"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

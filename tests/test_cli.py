@@ -137,7 +137,7 @@ def test_not_in_force(runner):
     ("birth_date: '1970-13-01'\n", "invalid-date", "1:13"),
     ("resident: null\n", "fact-null", "1:11"),
     ("- 1\n- 2\n", "fact-type", "1:1"),
-    ("a: [1\n", "yaml-syntax", "2:1"),
+    ("a: [1\n", "yaml-syntax", "1:4"),
     ('{"resident": tru}\n', "fact-type", "1:14"),
 ])
 def test_bad_facts_are_diagnosed(runner, tmp_path, facts, code, where):

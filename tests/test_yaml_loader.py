@@ -126,7 +126,7 @@ def test_empty_document(text: str) -> None:
         ("a: 1\nb\nc: 2\n", "yaml-syntax", 3, 1, "could not find expected ':'", None),
         ("a: *nope\n", "yaml-syntax", 1, 4, "found undefined alias 'nope'", None),
         ("a:\n\t- b\n", "yaml-syntax", 2, 1, "found character '\\t' that cannot start any token", None),
-        ("a: 'open\n", "yaml-syntax", 2, 1, "found unexpected end of stream", None),
+        ("a: 'open\n", "yaml-syntax", 1, 4, "this quoted string is never closed", None),
         ('a: "\\U00110000"\n', "yaml-syntax", 1, 7, "invalid character or escape sequence", None),
         ("a: &x [*x]\n", "yaml-too-deep", 1, 4, "an alias refers to a node that contains it", {"a": [None]}),
     ],

@@ -1,0 +1,270 @@
+"""`policy test`: run test files of cases against policies, compare decisions, measure condition coverage."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+from ._yaml import load_yaml
+from .diagnostics import Diagnostic, Span, has_errors
+from .engine import LoadResult, OutcomeResult, PolicySet, load
+from .loader import read_source, schema_check
+from .printer import format_value
+
+__all__ = ["TEST_SUFFIXES", "discover_tests", "CaseResult", "FileResult", "Coverage", "TestRun", "run_tests"]
+
+TEST_SUFFIXES = (".test.yaml", ".test.yml")
+
+
+@dataclass
+class CaseResult:
+    file: str
+    name: str
+    span: Span
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class FileResult:
+    file: str
+    cases: list[CaseResult] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass
+class Coverage:
+    """Per policy: each condition and boolean rule, and the truth values the suite saw it take."""
+    conditions: dict[str, dict[tuple, dict]] = field(default_factory=dict)  # policy -> key -> {text, span, seen}
+
+    def add_universe(self, pset: PolicySet):
+        for pid, items in pset.coverage_universe().items():
+            table = self.conditions.setdefault(pid, {})
+            for key, info in items.items():
+                table.setdefault(key, {**info, "seen": set()})
+
+    def record(self, seen: Iterable[tuple]):
+        for pid, key, status in seen:
+            entry = self.conditions.get(pid, {}).get(key)
+            if entry is not None:
+                entry["seen"].add(status)
+
+    def summary(self) -> list[tuple[str, int, int, list[dict]]]:
+        """(policy, covered, total, uncovered entries) per policy, in id order."""
+        out = []
+        for pid in sorted(self.conditions):
+            entries = list(self.conditions[pid].values())
+            uncovered = [e for e in entries if not {"true", "false"} <= e["seen"]]
+            uncovered.sort(key=lambda e: (e["span"].file, e["span"].line, e["span"].column) if e["span"] else ("", 0, 0))
+            out.append((pid, len(entries) - len(uncovered), len(entries), uncovered))
+        return out
+
+
+@dataclass
+class TestRun:
+    files: list[FileResult] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    coverage: Coverage = field(default_factory=Coverage)
+
+    @property
+    def cases(self) -> list[CaseResult]:
+        return [c for f in self.files for c in f.cases]
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.all_diagnostics) and all(c.passed for c in self.cases)
+
+    @property
+    def all_diagnostics(self) -> list[Diagnostic]:
+        return self.diagnostics + [d for f in self.files for d in f.diagnostics]
+
+
+def discover_tests(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
+    files, diags = [], []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = []
+            for dirpath, dirnames, filenames in os.walk(p, onerror=lambda e: None):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+                found += [str(Path(dirpath) / f) for f in filenames if f.endswith(TEST_SUFFIXES)]
+            if not found:
+                diags.append(Diagnostic("no-tests", f"no test files (*.test.yaml) found in `{raw}`", Span.point(raw, 1, 1)))
+            files += sorted(found)
+        elif p.is_file():
+            files.append(str(p))
+        else:
+            diags.append(Diagnostic("file-not-found", f"`{raw}` does not exist", Span.point(raw, 1, 1)))
+    return list(dict.fromkeys(files)), diags
+
+
+class _Sub:
+    """A locator seen from a sub-document (the facts or params of one case)."""
+
+    def __init__(self, loc, prefix: tuple):
+        self.loc, self.prefix = loc, prefix
+
+    def span(self, path):
+        return self.loc.span(self.prefix + tuple(path))
+
+    def key_span(self, path):
+        return self.loc.key_span(self.prefix + tuple(path))
+
+    def nearest_span(self, path):
+        return self.loc.nearest_span(self.prefix + tuple(path))
+
+
+def _norm(v: Any) -> Any:
+    """Expected and actual values in one comparable form."""
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, (int, Decimal)):
+        return Decimal(v)
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, list):
+        return [_norm(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _norm(x) for k, x in v.items()}
+    return v
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    return format_value(v)
+
+
+def _false_rules(events: list[dict], out: set[str]):
+    for ev in events:
+        if ev.get("kind") in ("rule", "outcome") and ev.get("status") == "false":
+            out.add(ev["name"])
+        _false_rules(ev.get("children", []), out)
+
+
+def _compare(sel: str, r: OutcomeResult, want: Any) -> list[str]:
+    if isinstance(want, str):
+        want = {"status": want}
+    fails = []
+    if r.status != want["status"]:
+        detail = ""
+        if r.status == "undetermined" and r.missing:
+            detail = " (missing: " + ", ".join(m.name for m in r.missing) + ")"
+        if r.status == "error" and r.diagnostics:
+            detail = f" ({r.diagnostics[0].code}: {r.diagnostics[0].message})"
+        fails.append(f"{sel}: expected {want['status']}, got {r.status}{detail}")
+    for k, v in (want.get("values") or {}).items():
+        if k not in r.values:
+            got = "unknown" if k in r.unknown_values else "nothing"
+            fails.append(f"{sel}: value `{k}`: expected {_show(_norm(v))}, got {got}")
+        elif _norm(v) != _norm(r.values[k]):
+            fails.append(f"{sel}: value `{k}`: expected {_show(_norm(v))}, got {_show(_norm(r.values[k]))}")
+    if "unknown_values" in want and sorted(want["unknown_values"]) != sorted(r.unknown_values):
+        fails.append(f"{sel}: unknown values: expected {sorted(want['unknown_values'])}, got {sorted(r.unknown_values)}")
+    if "missing" in want:
+        got = sorted(m.name for m in r.missing)
+        if sorted(want["missing"]) != got:
+            fails.append(f"{sel}: missing: expected [{', '.join(sorted(want['missing']))}], got [{', '.join(got)}]")
+    if want.get("because"):
+        false_rules: set[str] = set()
+        _false_rules(r.trace, false_rules)
+        for name in want["because"]:
+            if name not in false_rules:
+                fails.append(f"{sel}: expected rule `{name}` to be false, but it was not"
+                             + (f" (false: {', '.join(sorted(false_rules))})" if false_rules else ""))
+    if "error" in want:
+        codes = [d.code for d in r.diagnostics]
+        if want["error"] not in codes:
+            fails.append(f"{sel}: expected error `{want['error']}`, got {', '.join(codes) or 'none'}")
+    return fails
+
+
+def run_tests(paths: Iterable[str], coverage: bool = False) -> TestRun:
+    """Run every test file under the paths; returns the results and, when asked, condition coverage."""
+    run = TestRun()
+    files, run.diagnostics = discover_tests(paths)
+    cache: dict[tuple, LoadResult] = {}
+    for f in files:
+        run.files.append(_run_file(f, cache, run.coverage if coverage else None))
+    return run
+
+
+def _run_file(path: str, cache: dict, coverage: Coverage | None) -> FileResult:
+    res = FileResult(path)
+    text, diags = read_source(path)
+    if text is None:
+        res.diagnostics = diags
+        return res
+    doc, loc, diags = load_yaml(text, path)
+    if not has_errors(diags):
+        if doc is None:
+            diags.append(Diagnostic("empty-file", "test file is empty", Span.point(path, 1, 1)))
+        else:
+            diags += schema_check(doc, loc, path, "test.schema.json")
+    if has_errors(diags):
+        res.diagnostics = diags
+        return res
+    base = Path(path).parent
+    targets = doc.get("policies") or "."
+    targets = [targets] if isinstance(targets, str) else targets
+    resolved = tuple(str((base / t)) for t in targets)
+    if resolved not in cache:
+        cache[resolved] = load(list(resolved))
+    loaded = cache[resolved]
+    if not loaded.ok:
+        res.diagnostics = [d for d in loaded.diagnostics if d.is_error] or loaded.diagnostics
+        return res
+    pset = loaded.policy_set
+    if coverage is not None:
+        coverage.add_universe(pset)
+    if doc.get("params"):
+        pset, diags = pset.with_params(doc["params"], _Sub(loc, ("params",)), path)
+        if has_errors(diags):
+            res.diagnostics = diags
+            return res
+    for i, case in enumerate(doc["cases"]):
+        res.cases.append(_run_case(pset, case, i, loc, path, coverage))
+    return res
+
+
+def _run_case(pset: PolicySet, case: dict, i: int, loc, path: str, coverage: Coverage | None) -> CaseResult:
+    started = time.perf_counter()
+    cr = CaseResult(path, str(case["name"]), loc.nearest_span(("cases", i)))
+    as_of = case["as_of"]
+    if not isinstance(as_of, _dt.date):
+        cr.failures.append(f"`as_of` must be a date that exists, not `{as_of}`")
+        return cr
+    if case.get("params"):
+        pset, diags = pset.with_params(case["params"], _Sub(loc, ("cases", i, "params")), path)
+        if has_errors(diags):
+            cr.failures += [f"{d.span}: error[{d.code}]: {d.message}" for d in diags if d.is_error]
+            return cr
+    facts, diags = pset.check_facts(case["facts"], _Sub(loc, ("cases", i, "facts")), path)
+    if has_errors(diags):
+        cr.failures += [f"{d.span}: error[{d.code}]: {d.message}" for d in diags if d.is_error]
+        return cr
+    wanted = []
+    for sel in case["expect"]:
+        chosen, unknown = pset.select([sel])
+        if unknown or len(chosen) != 1:
+            names = ", ".join(f"{p}.{o}" for p, o in chosen) if chosen else "none"
+            cr.failures.append(f"`{sel}` must name exactly one outcome (matches: {names})")
+            continue
+        wanted.append((sel, chosen[0]))
+    seen: set | None = set() if coverage is not None else None
+    evaluation = pset.evaluate(facts, as_of, [w for _, w in wanted], trace=True, seen=seen)
+    by_key = {(r.policy, r.outcome): r for r in evaluation.results}
+    for sel, key in wanted:
+        cr.failures += _compare(sel, by_key[key], case["expect"][sel])
+    if coverage is not None and seen:
+        coverage.record(seen)
+    cr.seconds = time.perf_counter() - started
+    return cr
