@@ -131,6 +131,39 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain):
     sys.exit(EXIT_FINDING if any(r.status == "error" for r in evaluation.results) else EXIT_OK)
 
 
+@cli.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--junit", "junit_path", metavar="FILE", default=None, help="Also write a JUnit XML report to FILE.")
+@click.option("--coverage", is_flag=True, help="Report, per policy, the conditions never seen true or never seen false.")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="N",
+              help="Fail when a policy's condition coverage is below N percent (implies --coverage).")
+def test_(paths, junit_path, coverage, min_coverage):
+    """Run test files (*.test.yaml) found under PATHS and compare the decisions."""
+    from .testing import run_tests
+    from .render import render_junit, render_test_run_text
+    coverage = coverage or min_coverage is not None
+    run = run_tests(paths, coverage=coverage)
+    diags = run.all_diagnostics
+    if diags:
+        click.echo(render_diagnostics_text(diags, SourceCache(), use_color(sys.stderr)), err=True)
+    click.echo(render_test_run_text(run, coverage, use_color(sys.stdout)), nl=False)
+    failed = not run.ok
+    if min_coverage is not None:
+        for pid, covered, total, _ in run.coverage.summary():
+            share = 100.0 if total == 0 else 100.0 * covered / total
+            if share < min_coverage:
+                click.echo(f"coverage of {pid} is {share:.1f}%, below the minimum of {min_coverage:g}%", err=True)
+                failed = True
+    if junit_path:
+        try:
+            with open(junit_path, "w", encoding="utf-8") as fh:
+                fh.write(render_junit(run))
+        except OSError as e:
+            click.echo(f"policy: cannot write `{junit_path}`: {(e.strerror or 'error').lower()}", err=True)
+            sys.exit(EXIT_FINDING)
+    sys.exit(EXIT_FINDING if failed else EXIT_OK)
+
+
 def main():
     """Entry point of the `policy` console script."""
     try:

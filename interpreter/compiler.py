@@ -19,7 +19,7 @@ from .printer import format_value, to_text
 from .types import BOOL
 from .values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
 
-__all__ = ["Compiler", "Fn", "EvalFailure", "tri_status"]
+__all__ = ["Compiler", "Fn", "EvalFailure", "tri_status", "span_key"]
 
 Fn = Callable[[Any, tuple], Any]
 _MISSING = object()
@@ -31,6 +31,13 @@ class EvalFailure(Exception):
     def __init__(self, code: str, message: str, span: Span | None):
         self.code, self.message, self.span = code, message, span
         super().__init__(message)
+
+
+def span_key(span: Span | None) -> tuple:
+    """A condition's identity for coverage: where it is written."""
+    if span is None:
+        return ("", 0, 0, 0, 0)
+    return (span.file, span.line, span.column, span.end_line, span.end_column)
 
 
 def tri_status(v) -> str:
@@ -70,9 +77,12 @@ class Compiler:
         self.types = checked.types
         self.refs = checked.refs
         self.rule_fns: dict[tuple[str, str], Fn] = {}
+        self.policy: str | None = None
 
     # ---- entry points
-    def expr(self, node: A.Node) -> Fn:
+    def expr(self, node: A.Node, policy: str | None = None) -> Fn:
+        """Compile one expression of `policy` (the policy whose coverage its conditions count for)."""
+        self.policy = policy
         try:
             fn = self.c(node)
         except RecursionError:
@@ -98,6 +108,10 @@ class Compiler:
             return self._trace_condition(node, fn)
         return fn
 
+    def is_covered(self, node: A.Node) -> bool:
+        """Whether condition coverage counts this node: a condition, or a true/false binder."""
+        return self._is_condition(node) or (isinstance(node, A.Binder) and self.types.get(id(node)) == BOOL)
+
     def _is_condition(self, node: A.Node) -> bool:
         if isinstance(node, (A.Literal, A.Binder)):
             return False
@@ -109,6 +123,7 @@ class Compiler:
     # ---- tracing helpers
     def _trace_condition(self, node: A.Node, fn: Fn) -> Fn:
         text = to_text(node)
+        pid, key = self.policy, span_key(node.span)
         operands = None
         if isinstance(node, (A.Compare, A.In)):
             left, right = (node.left, node.right) if isinstance(node, A.Compare) else (node.item, node.collection)
@@ -126,7 +141,10 @@ class Compiler:
                 v = fn(c, loc)
             finally:
                 c.stack.pop()
-            ev = {"kind": "comparison" if operands else "condition", "text": text, "status": tri_status(v),
+            status = tri_status(v)
+            if c.seen is not None and status in ("true", "false"):
+                c.seen.add((pid, key, status))
+            ev = {"kind": "comparison" if operands else "condition", "text": text, "status": status,
                   "value": _jsonable(v)}
             if operands:
                 ev["op"] = op
@@ -225,8 +243,10 @@ class Compiler:
                     ev["children"] = children
             else:
                 ev["repeat"] = True
-            ev["status"] = tri_status(v)
+            ev["status"] = status = tri_status(v)
             ev["value"] = _jsonable(v)
+            if c.seen is not None and status in ("true", "false"):
+                c.seen.add((r.policy, (r.kind, r.name), status))
             if type(v) is Unknown:
                 ev["missing"] = _missing_names(v)
             c.stack[-1].append(ev)
@@ -484,6 +504,7 @@ class Compiler:
         if not traced:
             return run
         text = to_text(n)
+        pid, key = self.policy, span_key(n.span)
 
         def traced_binder(c, loc):
             children: list = []
@@ -492,7 +513,10 @@ class Compiler:
                 v = run(c, loc)
             finally:
                 c.stack.pop()
-            ev = {"kind": "binder", "text": text, "status": tri_status(v), "value": _jsonable(v)}
+            status = tri_status(v)
+            if c.seen is not None and status in ("true", "false"):
+                c.seen.add((pid, key, status))
+            ev = {"kind": "binder", "text": text, "status": status, "value": _jsonable(v)}
             if children:
                 ev["children"] = children
             if type(v) is Unknown:

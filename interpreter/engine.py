@@ -7,7 +7,10 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from .checker import CheckedSet, check
-from .compiler import Compiler, EvalFailure, Fn, _jsonable, tri_status
+from . import ast as A
+from .compiler import Compiler, EvalFailure, Fn, _jsonable, span_key, tri_status
+from .printer import to_text
+from .types import BOOL
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .facts import check_facts
 from .loader import discover, load_files
@@ -89,14 +92,15 @@ class Evaluation:
 
 
 class _Case:
-    __slots__ = ("facts", "as_of", "params", "memo", "stack")
+    __slots__ = ("facts", "as_of", "params", "memo", "stack", "seen")
 
-    def __init__(self, facts, as_of, params):
+    def __init__(self, facts, as_of, params, seen=None):
         self.facts = facts
         self.as_of = as_of
         self.params = params
         self.memo: dict = {}
         self.stack: list = [[]]
+        self.seen = seen
 
 
 @dataclass
@@ -114,19 +118,19 @@ class _Compiled:
         for p in checked.policies.values():
             for name, r in p.rules.items():
                 if r.expr is not None:
-                    comp.rule_fns[(p.id, name)] = comp.expr(r.expr.node)
+                    comp.rule_fns[(p.id, name)] = comp.expr(r.expr.node, p.id)
                 else:
                     comp.rule_fns[(p.id, name)] = _exceptions_fn(comp, p, r, checked, traced)
             for name, o in p.outcomes.items():
-                fn = comp.expr(o.when.node)
+                fn = comp.expr(o.when.node, p.id)
                 comp.rule_fns[(p.id, "outcome:" + name)] = fn
-                self.outcomes.append(_CompiledOutcome(p, name, fn, {k: comp.expr(e.node) for k, e in o.values.items()}))
+                self.outcomes.append(_CompiledOutcome(p, name, fn, {k: comp.expr(e.node, p.id) for k, e in o.values.items()}))
         self.rule_fns = comp.rule_fns
 
 
 def _exceptions_fn(comp: Compiler, p: Policy, r, checked: CheckedSet, traced: bool) -> Fn:
-    base = comp.expr(r.base.node)
-    excs = [(comp.expr(e.when.node), comp.expr(e.value.node), e)
+    base = comp.expr(r.base.node, p.id)
+    excs = [(comp.expr(e.when.node, e.policy_id), comp.expr(e.value.node, e.policy_id), e)
             for e in list(r.exceptions) + checked.amendments.get((p.id, r.name), [])]
     span = r.span
 
@@ -227,6 +231,50 @@ class PolicySet:
         clone.params = tables
         return clone, diags
 
+    def coverage_universe(self) -> dict[str, dict[tuple, dict]]:
+        """Per policy, every condition and true/false rule that condition coverage counts."""
+        comp = Compiler(self.checked, traced=True)
+        out: dict[str, dict[tuple, dict]] = {pid: {} for pid in self.policies}
+
+        def walk(node, pid):
+            stack = [node]
+            chained: set[int] = set()  # `a and b and c` counts once, not also as `a and b`
+            while stack:
+                n = stack.pop()
+                if n is None:
+                    continue
+                if isinstance(n, A.BoolOp) and isinstance(n.left, A.BoolOp) and n.left.op == n.op:
+                    chained.add(id(n.left))
+                if comp.is_covered(n) and id(n) not in chained:
+                    out[pid][span_key(n.span)] = {"kind": "condition", "text": to_text(n), "span": n.span}
+                for f in getattr(n, "__dataclass_fields__", {}):
+                    child = getattr(n, f)
+                    if isinstance(child, A.Node):
+                        stack.append(child)
+                    elif isinstance(child, tuple):
+                        stack.extend(x for x in child if isinstance(x, A.Node))
+
+        for pid, p in self.policies.items():
+            for name, r in p.rules.items():
+                if self.checked.rule_types.get((pid, name)) == BOOL:
+                    out[pid][("rule", name)] = {"kind": "rule", "text": f"rule `{name}`: {r.label}", "span": r.span}
+                for e in (r.expr, r.base):
+                    if e is not None:
+                        walk(e.node, pid)
+                for exc in r.exceptions:
+                    walk(exc.when.node, pid)
+                    walk(exc.value.node, pid)
+            for _, (_, excs) in p.amendments.items():
+                for exc in excs:
+                    walk(exc.when.node, pid)
+                    walk(exc.value.node, pid)
+            for name, o in p.outcomes.items():
+                out[pid][("outcome", name)] = {"kind": "outcome", "text": f"outcome `{name}`: {o.label}", "span": o.span}
+                walk(o.when.node, pid)
+                for e in o.values.values():
+                    walk(e.node, pid)
+        return out
+
     def outcome_names(self) -> list[tuple[str, str]]:
         return [(o.policy.id, o.name) for o in self._plain.outcomes]
 
@@ -248,14 +296,20 @@ class PolicySet:
         return chosen, unknown
 
     def evaluate(self, facts: Mapping[str, Any], as_of: _dt.date | None = None,
-                 outcomes: Iterable[tuple[str, str]] | None = None, trace: bool = False) -> Evaluation:
-        """Decide every outcome (or the chosen ones) for checked facts, as of a date (default today)."""
+                 outcomes: Iterable[tuple[str, str]] | None = None, trace: bool = False,
+                 seen: set | None = None) -> Evaluation:
+        """Decide every outcome (or the chosen ones) for checked facts, as of a date (default today).
+
+        With `trace`, each result carries its trace; with a `seen` set (which implies the
+        trace), the truth values taken by each condition are added to it, for coverage.
+        """
+        trace = trace or seen is not None
         as_of = as_of or _dt.date.today()
         if trace and self._traced is None:
             self._traced = _Compiled(self.checked, traced=True)
         compiled = self._traced if trace else self._plain
         wanted = set(outcomes) if outcomes is not None else None
-        case = _Case(facts, as_of, self.params)
+        case = _Case(facts, as_of, self.params, seen)
         results = []
         for co in compiled.outcomes:
             p = co.policy
@@ -303,6 +357,8 @@ class PolicySet:
                 res.diagnostics.append(Diagnostic(e.code, e.message, e.span))
             if trace:
                 res.trace = case.stack[0]
+            if seen is not None and res.status in ("applies", "does_not_apply"):
+                seen.add((p.id, ("outcome", co.name), "true" if res.status == "applies" else "false"))
         return Evaluation(as_of, results, self._supplied())
 
     def _supplied(self) -> list[dict]:

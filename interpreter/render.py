@@ -259,3 +259,55 @@ def use_color(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+# ---------------------------------------------------------------- test runs
+
+def render_test_run_text(run, coverage: bool, color: bool = False) -> str:
+    """Pass/fail per case with the differences, then the summary (and coverage when asked)."""
+    st = _Style(color)
+    out: list[str] = []
+    for f in run.files:
+        out.append(f.file)
+        for c in f.cases:
+            mark = st("✓", "32") if c.passed else st("✗", "31")
+            out.append(f"  {mark} {c.name}")
+            for line in c.failures:
+                out.append(f"      {line}")
+    passed = sum(1 for c in run.cases if c.passed)
+    failed = len(run.cases) - passed
+    if coverage:
+        out.append("")
+        out.append("Condition coverage (each condition seen both true and false):")
+        for pid, covered, total, uncovered in run.coverage.summary():
+            share = 100.0 if total == 0 else 100.0 * covered / total
+            out.append(f"  {pid}: {covered}/{total} ({share:.1f}%)")
+            for e in uncovered:
+                never = [v for v in ("true", "false") if v not in e["seen"]]
+                where = f"{e['span']}: " if e["span"] else ""
+                out.append(f"      {where}never {' nor '.join(never)}: {e['text']}")
+    out.append("")
+    files = len(run.files)
+    out.append(f"{passed} passed, {failed} failed ({len(run.cases)} cases in {files} file{'s' if files != 1 else ''})")
+    return "\n".join(out) + "\n"
+
+
+def render_junit(run) -> str:
+    """JUnit XML: a testsuite per test file, a testcase per case, failures with their differences."""
+    import xml.etree.ElementTree as ET
+    root = ET.Element("testsuites", name="policy test", tests=str(len(run.cases)),
+                      failures=str(sum(1 for c in run.cases if not c.passed)))
+    for f in run.files:
+        suite = ET.SubElement(root, "testsuite", name=f.file, tests=str(len(f.cases)),
+                              failures=str(sum(1 for c in f.cases if not c.passed)),
+                              errors=str(sum(1 for d in f.diagnostics if d.is_error)))
+        for d in f.diagnostics:
+            if d.is_error:
+                case = ET.SubElement(suite, "testcase", name="(file)", classname=f.file)
+                ET.SubElement(case, "error", message=d.message, type=d.code).text = f"{d.span}: {d.message}"
+        for c in f.cases:
+            case = ET.SubElement(suite, "testcase", name=c.name, classname=f.file, time=f"{c.seconds:.4f}")
+            if not c.passed:
+                ET.SubElement(case, "failure", message=c.failures[0]).text = "\n".join(c.failures)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
