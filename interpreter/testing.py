@@ -190,8 +190,15 @@ def _compare(sel: str, r: OutcomeResult, want: Any) -> list[str]:
 def run_tests(paths: Iterable[str], coverage: bool = False) -> TestRun:
     """Run every test file under the paths; returns the results and, when asked, condition coverage."""
     run = TestRun()
+    paths = list(paths)
     files, run.diagnostics = discover_tests(paths)
     cache: dict[tuple, LoadResult] = {}
+    if coverage:  # policies under the paths count even when no test reaches them
+        dirs = [p for p in paths if Path(p).is_dir()]
+        if dirs:
+            under = load(dirs)
+            if under.ok:
+                run.coverage.add_universe(under.policy_set)
     for f in files:
         run.files.append(_run_file(f, cache, run.coverage if coverage else None))
     return run
