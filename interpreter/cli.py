@@ -8,6 +8,7 @@ import sys
 import click
 
 from .diagnostics import Diagnostic, Span, has_errors
+from .batch import batch_kind
 from .engine import load
 from .facts import read_facts_file, read_facts_text
 from .loader import decode_text
@@ -84,8 +85,19 @@ def validate(paths, fmt, strict):
 @click.option("--params", "params_path", metavar="FILE", default=None,
               help="YAML {policy id: {parameter: value or table}} overriding parameter values for this run.")
 @click.option("--explain", is_flag=True, help="Show every rule and condition visited, with its values.")
-def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain):
-    """Decide the outcomes of POLICIES for one applicant's facts."""
+@click.option("--out", "out_path", metavar="FILE", default=None,
+              help="Batch: write the result lines to FILE instead of standard output.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Batch: evaluate in N processes (output order is kept).")
+@click.option("--resume", is_flag=True, help="Batch: continue an interrupted run into the same --out file.")
+def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_path, jobs, resume):
+    """Decide the outcomes of POLICIES for one applicant's facts, or for a caseload.
+
+    FILE is one facts document (YAML or JSON), or a caseload: JSON Lines
+    (.jsonl, one case a line), CSV (.csv, one case a row, columns named by
+    fact path) or a directory of facts files. A caseload gives one JSON result
+    line per case, in input order.
+    """
     sources = SourceCache()
     result = load(policies)
     if not result.ok:
@@ -100,6 +112,19 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain):
         if has_errors(diags) or raw_params is None and diags:
             _emit_diagnostics([d for d in diags if d.is_error], "json" if fmt == "json" else "text", sources)
             sys.exit(EXIT_FINDING)
+    selection = None
+    if outcomes:
+        selection, unknown = pset.select(outcomes)
+        if unknown:
+            names = ", ".join(f"{p}.{o}" for p, o in pset.outcome_names())
+            raise click.UsageError(f"no outcome matches `{unknown[0]}`; outcomes are: {names}")
+    kind = batch_kind(facts_path)
+    if kind is not None:
+        _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume,
+                    (list(policies), params_path, as_of, list(outcomes), explain))
+        return
+    if out_path or resume or jobs != 1:
+        raise click.UsageError("--out, --jobs and --resume are for caseloads (.jsonl, .csv or a directory of facts files)")
     if facts_path == "-":
         text, diags = decode_text(sys.stdin.buffer.read(), "<stdin>")
         raw, locator = None, None
@@ -117,18 +142,45 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain):
     if has_errors(diags):
         _emit_diagnostics(diags, "json" if fmt == "json" else "text", sources)
         sys.exit(EXIT_FINDING)
-    selection = None
-    if outcomes:
-        selection, unknown = pset.select(outcomes)
-        if unknown:
-            names = ", ".join(f"{p}.{o}" for p, o in pset.outcome_names())
-            raise click.UsageError(f"no outcome matches `{unknown[0]}`; outcomes are: {names}")
     evaluation = pset.evaluate(facts, as_of, selection, trace=True)
     if fmt == "json":
         click.echo(to_json(evaluation.to_dict(trace=True)))
     else:
         click.echo(render_evaluation_text(evaluation, explain=explain, color=use_color(sys.stdout)), nl=False)
     sys.exit(EXIT_FINDING if any(r.status == "error" for r in evaluation.results) else EXIT_OK)
+
+
+def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume, worker_args):
+    from .batch import completed_lines, read_records, run_batch
+    if resume and not out_path:
+        raise click.UsageError("--resume needs --out FILE")
+    skip = completed_lines(out_path) if resume else 0
+    try:
+        out = open(out_path, "a" if resume else "w", encoding="utf-8") if out_path else sys.stdout
+    except OSError as e:
+        click.echo(f"policy: cannot write `{out_path}`: {(e.strerror or 'error').lower()}", err=True)
+        sys.exit(EXIT_FINDING)
+    progress = None
+    if sys.stderr.isatty():
+        def progress(n):
+            if n % 500 == 0:
+                click.echo(f"\r{n} cases", err=True, nl=False)
+    try:
+        records = read_records(facts_path, kind, pset.inputs)
+        summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
+                            skip=skip, progress=progress, worker_args=worker_args)
+    except OSError as e:
+        click.echo(f"policy: cannot read `{facts_path}`: {(e.strerror or 'error').lower()}", err=True)
+        sys.exit(EXIT_FINDING)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if progress is not None:
+        click.echo("\r", err=True, nl=False)
+    if skip:
+        click.echo(f"resumed after {skip} cases already in {out_path}", err=True)
+    click.echo(summary.render(), err=True)
+    sys.exit(EXIT_FINDING if summary.bad else EXIT_OK)
 
 
 @cli.command("test")

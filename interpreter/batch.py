@@ -1,0 +1,330 @@
+"""Batch evaluation: a caseload streamed from JSON Lines, CSV or a directory, one result line per case.
+
+Cases are read lazily, evaluated in order (in worker processes with `jobs` > 1,
+a bounded window at a time), and written as JSON Lines as soon as they are
+decided, so memory does not grow with the caseload. A bad record becomes an
+error line with its number; the others are still evaluated.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+from .diagnostics import Diagnostic, Span, has_errors
+from .engine import PolicySet
+from .facts import read_facts_text
+from .loader import decode_text, read_source
+from .render import to_json
+
+__all__ = ["Record", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch", "completed_lines"]
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+CSV_SUFFIXES = (".csv",)
+FACTS_SUFFIXES = (".yaml", ".yml", ".json")
+RESERVED = ("id", "as_of")   # per-case fields that are not facts, unless a policy declares them
+
+
+@dataclass
+class Record:
+    """One case as read: its number (line, row or file position), its raw facts or why they cannot be read."""
+    number: int
+    source: str
+    raw: Any = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    locator: Any = None
+    name: str | None = None   # file name, for a directory of facts files
+    case_id: str | None = None  # the `id` cell of a CSV row, kept even when the row is bad
+
+
+def batch_kind(path: str) -> str | None:
+    """"jsonl", "csv" or "dir" when the facts path is a caseload; None for a single facts document."""
+    if path != "-" and os.path.isdir(path):
+        return "dir"
+    if path.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    if path.endswith(CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def _json_value(text: str):
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal,
+                      parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not a number")))
+
+
+def _read_jsonl(path: str, stream) -> Iterator[Record]:
+    for number, raw_line in enumerate(stream, start=1):
+        line = raw_line.strip()
+        if not line:
+            yield Record(number, path, diagnostics=[Diagnostic("empty-record", "empty line: no case", Span.point(path, number, 1))])
+            continue
+        try:
+            yield Record(number, path, raw=_json_value(line))
+        except (ValueError, RecursionError) as e:
+            col = getattr(e, "colno", 1)
+            msg = getattr(e, "msg", None) or str(e)
+            yield Record(number, path, diagnostics=[Diagnostic("json-syntax", f"line is not valid JSON: {msg[:1].lower() + msg[1:]}",
+                                                               Span.point(path, number, col))])
+
+
+def _cell(text: str, spec: Any, path: str, row: int, col: int, column: str):
+    """A CSV cell as the raw value its declared type expects; lists and records are JSON."""
+    kind = spec if isinstance(spec, str) else (spec.get("type", "record") if isinstance(spec, dict) else None)
+    if kind in ("list", "record") or kind is None:
+        return _json_value(text)
+    if kind == "boolean":
+        low = text.strip().lower()
+        if low in ("true", "yes", "1"):
+            return True
+        if low in ("false", "no", "0"):
+            return False
+        return text
+    if kind in ("number", "integer"):
+        try:
+            return Decimal(text.strip())
+        except ArithmeticError:
+            return text
+    if text.strip().lower() == "null" and isinstance(spec, dict) and spec.get("nullable"):
+        return None
+    return text
+
+
+def _read_csv(path: str, stream, inputs) -> Iterator[Record]:
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as e:
+        yield Record(1, path, diagnostics=[Diagnostic("csv-syntax", f"cannot read the header: {e}", Span.point(path, 1, 1))])
+        return
+    id_col = header.index("id") if "id" in header else None
+    for row_number, row in enumerate(reader, start=1):
+        line = reader.line_num
+        rid = row[id_col] if id_col is not None and id_col < len(row) and row[id_col] else None
+        if len(row) != len(header):
+            yield Record(row_number, path, case_id=rid, diagnostics=[Diagnostic(
+                "csv-row", f"row {row_number} has {len(row)} cells; the header has {len(header)}", Span.point(path, line, 1))])
+            continue
+        raw: dict = {}
+        bad = []
+        for col, (column, text) in enumerate(zip(header, row), start=1):
+            if text == "":
+                continue  # an empty cell is an unknown fact
+            parts = column.split(".")
+            decl = inputs.get(parts[0])
+            spec = decl.spec if decl is not None else "string"
+            for part in parts[1:]:
+                if isinstance(spec, dict):
+                    fields = spec.get("fields") if "type" in spec else spec
+                    spec = (fields or {}).get(part, "string")
+            try:
+                value = _cell(text, spec, path, line, col, column) if column not in RESERVED else text
+            except (ValueError, RecursionError) as e:
+                bad.append(Diagnostic("csv-cell", f"column `{column}` is not valid JSON: {getattr(e, 'msg', str(e))}",
+                                      Span.point(path, line, col)))
+                continue
+            target = raw
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    bad.append(Diagnostic("csv-cell", f"column `{column}` conflicts with another column", Span.point(path, line, col)))
+                    break
+            else:
+                target[parts[-1]] = value
+        yield Record(row_number, path, raw=raw if not bad else None, diagnostics=bad, case_id=rid)
+
+
+def _read_dir(path: str) -> Iterator[Record]:
+    files = sorted(str(f) for f in Path(path).iterdir() if f.is_file() and f.suffix in FACTS_SUFFIXES)
+    for number, f in enumerate(files, start=1):
+        text, diags = read_source(f)
+        rec = Record(number, f, name=os.path.basename(f))
+        if text is None:
+            rec.diagnostics = diags
+        else:
+            rec.raw, rec.locator, rec.diagnostics = read_facts_text(text, f)
+        yield rec
+
+
+def read_records(path: str, kind: str, inputs) -> Iterator[Record]:
+    """Stream the records of a caseload, lazily."""
+    if kind == "dir":
+        yield from _read_dir(path)
+        return
+    if path == "-":
+        import sys
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="")
+        name = "<stdin>"
+    else:
+        stream = open(path, encoding="utf-8", errors="replace", newline="")
+        name = path
+    with stream:
+        if kind == "jsonl":
+            yield from _read_jsonl(name, stream)
+        else:
+            yield from _read_csv(name, stream, inputs)
+
+
+def evaluate_record(pset: PolicySet, rec: Record, as_of: _dt.date | None, selection, explain: bool) -> dict:
+    """One result line: the case's id and number, and its results or its errors."""
+    raw = rec.raw
+    case_id: Any = rec.case_id or rec.name or rec.number
+    case_as_of = as_of
+    diags = list(rec.diagnostics)
+    if not has_errors(diags) and isinstance(raw, dict):
+        raw = dict(raw)
+        for key in RESERVED:
+            if key in raw and key not in pset.inputs:
+                value = raw.pop(key)
+                if key == "id":
+                    case_id = value if isinstance(value, (str, int)) else str(value)
+                else:
+                    try:
+                        case_as_of = value if isinstance(value, _dt.date) else _dt.date.fromisoformat(str(value))
+                    except ValueError:
+                        diags.append(Diagnostic("invalid-date", f"`as_of` is `{value}`, not a date written YYYY-MM-DD",
+                                                Span.point(rec.source, rec.number, 1)))
+    if isinstance(case_id, Decimal):
+        case_id = int(case_id) if case_id == case_id.to_integral_value() else str(case_id)
+    line: dict = {"id": case_id, "record": rec.number}
+    if not has_errors(diags):
+        facts, fd = pset.check_facts(raw, rec.locator, rec.source)
+        diags += fd
+    if has_errors(diags):
+        line["status"] = "error"
+        line["diagnostics"] = [_record_diag(d, rec) for d in diags if d.is_error]
+        return line
+    evaluation = pset.evaluate(facts, case_as_of, selection, trace=explain)
+    line["as_of"] = evaluation.as_of.isoformat()
+    line["results"] = [r.to_dict(trace=explain) for r in evaluation.results]
+    if any(r.status == "error" for r in evaluation.results):
+        line["status"] = "error"
+    return line
+
+
+def _record_diag(d: Diagnostic, rec: Record) -> dict:
+    out = d.to_dict()
+    if rec.locator is None and d.span is not None and d.span.file == rec.source and rec.name is None:
+        if out.get("line", 1) == 1:
+            out["line"] = out["end_line"] = rec.number
+    return out
+
+
+@dataclass
+class Summary:
+    """Counts per outcome and status, and the bad records."""
+    cases: int = 0
+    bad: int = 0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add_brief(self, brief: tuple):
+        has_results, statuses, error = brief
+        self.cases += 1
+        if not has_results or error:
+            self.bad += 1
+        for key, status in statuses:
+            table = self.counts.setdefault(key, {})
+            table[status] = table.get(status, 0) + 1
+
+    def render(self) -> str:
+        out = [f"{self.cases} case{'s' if self.cases != 1 else ''}, {self.bad} with errors"]
+        for key in sorted(self.counts):
+            t = self.counts[key]
+            out.append(f"  {key}: {t.get('applies', 0)} applies, {t.get('does_not_apply', 0)} does not apply, "
+                       f"{t.get('undetermined', 0)} undetermined"
+                       + (f", {t['not_in_force']} not in force" if t.get("not_in_force") else "")
+                       + (f", {t['error']} errors" if t.get("error") else ""))
+        return "\n".join(out)
+
+
+def completed_lines(path: str) -> int:
+    """For --resume: the number of complete result lines in `path`; a partial last line is cut off."""
+    if not os.path.exists(path):
+        return 0
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        end = data.rfind(b"\n") + 1
+        if end != len(data):
+            fh.truncate(end)
+    return data[:end].count(b"\n")
+
+
+# ---------------------------------------------------------------- worker processes
+
+_worker: dict = {}
+
+
+def _init_worker(paths, params_path, as_of, selectors, explain):
+    from .engine import load
+    from .facts import read_facts_file
+    pset = load(paths).policy_set
+    if params_path:
+        raw, loc, _ = read_facts_file(params_path)
+        pset, _ = pset.with_params(raw, loc, params_path)
+    selection = pset.select(selectors)[0] if selectors else None
+    _worker.update(pset=pset, as_of=as_of, selection=selection, explain=explain)
+
+
+def _brief(line: dict) -> tuple:
+    """What the summary needs of a result line, without parsing it again."""
+    results = line.get("results")
+    return (results is not None, [(f"{r['policy']}.{r['outcome']}", r["status"]) for r in results or []],
+            line.get("status") == "error")
+
+
+def _work(rec: Record) -> tuple[str, tuple]:
+    w = _worker
+    line = evaluate_record(w["pset"], rec, w["as_of"], w["selection"], w["explain"])
+    return to_json(line), _brief(line)
+
+
+def run_batch(pset: PolicySet, records: Iterator[Record], out, *, as_of, selection, explain: bool,
+              jobs: int = 1, skip: int = 0, progress=None, worker_args: tuple | None = None) -> Summary:
+    """Evaluate every record in order and write one JSON line each to `out`; returns the summary.
+
+    With `skip`, the first records are read but not evaluated (they are already in `out`).
+    With `jobs` > 1, worker processes evaluate; at most a bounded number of cases is in flight.
+    """
+    summary = Summary()
+
+    def emit(text: str, brief: tuple):
+        out.write(text + "\n")
+        summary.add_brief(brief)
+        if progress is not None:
+            progress(summary.cases)
+
+    def todo():
+        for i, rec in enumerate(records):
+            if i >= skip:
+                yield rec
+
+    if jobs <= 1:
+        for rec in todo():
+            line = evaluate_record(pset, rec, as_of, selection, explain)
+            emit(to_json(line), _brief(line))
+        out.flush()
+        return summary
+    import multiprocessing as mp
+    import threading
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    in_flight = threading.BoundedSemaphore(512 * jobs)
+
+    def throttled():
+        for rec in todo():
+            in_flight.acquire()
+            yield rec
+
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=worker_args) as pool:
+        for text, brief in pool.imap(_work, throttled(), chunksize=32):
+            emit(text, brief)
+            in_flight.release()
+    out.flush()
+    return summary
