@@ -12,7 +12,7 @@ from .batch import batch_kind
 from .engine import load
 from .facts import read_facts_file, read_facts_text
 from .loader import decode_text
-from .render import (SourceCache, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
+from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE = 0, 1, 2
@@ -98,26 +98,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     fact path) or a directory of facts files. A caseload gives one JSON result
     line per case, in input order.
     """
-    sources = SourceCache()
-    result = load(policies)
-    if not result.ok:
-        errors = [d for d in result.diagnostics if d.is_error]
-        _emit_diagnostics(errors, "json" if fmt == "json" else "text", sources)
-        sys.exit(EXIT_FINDING)
-    pset = result.policy_set
-    if params_path is not None:
-        raw_params, params_loc, diags = read_facts_file(params_path)
-        if raw_params is not None and not has_errors(diags):
-            pset, diags = pset.with_params(raw_params, params_loc, params_path)
-        if has_errors(diags) or raw_params is None and diags:
-            _emit_diagnostics([d for d in diags if d.is_error], "json" if fmt == "json" else "text", sources)
-            sys.exit(EXIT_FINDING)
-    selection = None
-    if outcomes:
-        selection, unknown = pset.select(outcomes)
-        if unknown:
-            names = ", ".join(f"{p}.{o}" for p, o in pset.outcome_names())
-            raise click.UsageError(f"no outcome matches `{unknown[0]}`; outcomes are: {names}")
+    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, fmt)
     kind = batch_kind(facts_path)
     if kind is not None:
         _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume,
@@ -148,6 +129,85 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     else:
         click.echo(render_evaluation_text(evaluation, explain=explain, color=use_color(sys.stdout)), nl=False)
     sys.exit(EXIT_FINDING if any(r.status == "error" for r in evaluation.results) else EXIT_OK)
+
+
+@cli.command()
+@click.argument("policies", nargs=-1, required=True, type=click.Path())
+@click.option("--facts", "facts_path", metavar="FILE", default=None, help="Start from the facts in FILE.")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date (default: today).")
+@click.option("--outcome", "outcomes", multiple=True, metavar="ID", help="Only this outcome (repeatable), as for eval.")
+@click.option("--params", "params_path", metavar="FILE", default=None, help="Parameter overrides, as for eval.")
+@click.option("--save", "save_path", metavar="FILE", default=None, help="Save the facts gathered as a facts file.")
+def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
+    """Interview: ask only the questions that can still change an outcome, most useful first.
+
+    An empty answer or Ctrl-D stops; decisions are shown as soon as they are settled.
+    """
+    from .ask import Interview, dump_facts
+    from .render import render_result_text
+    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text")
+    raw = {}
+    if facts_path:
+        raw_in, locator, diags = read_facts_file(facts_path)
+        if raw_in is None or has_errors(diags):
+            _emit_diagnostics([d for d in diags if d.is_error], "text", sources)
+            sys.exit(EXIT_FINDING)
+        _, diags = pset.check_facts(raw_in, locator, facts_path)
+        if has_errors(diags):
+            _emit_diagnostics(diags, "text", sources)
+            sys.exit(EXIT_FINDING)
+        raw = raw_in if isinstance(raw_in, dict) else {}
+    color = use_color(sys.stdout)
+
+    def read(prompt):
+        click.echo(prompt, nl=False)
+        line = sys.stdin.readline()
+        return None if line == "" else line.rstrip("\r\n")
+
+    def describe(r):
+        return "\n".join(render_result_text(r, explain=False, color=color)[:1])
+
+    interview = Interview(pset, raw, as_of, selection, read, click.echo, describe)
+    try:
+        interview.run()
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted; the answers so far are kept", err=True)
+    final = interview.evaluate(trace=True)
+    click.echo("")
+    click.echo(render_evaluation_text(final, explain=False, color=color), nl=False)
+    if save_path:
+        try:
+            with open(save_path, "w", encoding="utf-8") as fh:
+                fh.write(dump_facts(interview.raw))
+        except OSError as e:
+            click.echo(f"policy: cannot write `{save_path}`: {(e.strerror or 'error').lower()}", err=True)
+            sys.exit(EXIT_FINDING)
+        click.echo(f"facts saved to {save_path}", err=True)
+    sys.exit(EXIT_OK)
+
+
+def _load_for_cases(policies, params_path, outcomes, fmt):
+    """Load and check the policies, apply --params, resolve --outcome; exits with diagnostics on failure."""
+    sources = SourceCache()
+    result = load(policies)
+    if not result.ok:
+        _emit_diagnostics([d for d in result.diagnostics if d.is_error], "json" if fmt == "json" else "text", sources)
+        sys.exit(EXIT_FINDING)
+    pset = result.policy_set
+    if params_path is not None:
+        raw_params, params_loc, diags = read_facts_file(params_path)
+        if raw_params is not None and not has_errors(diags):
+            pset, diags = pset.with_params(raw_params, params_loc, params_path)
+        if has_errors(diags):
+            _emit_diagnostics([d for d in diags if d.is_error], "json" if fmt == "json" else "text", sources)
+            sys.exit(EXIT_FINDING)
+    selection = None
+    if outcomes:
+        selection, unknown = pset.select(outcomes)
+        if unknown:
+            names = ", ".join(f"{p}.{o}" for p, o in pset.outcome_names())
+            raise click.UsageError(f"no outcome matches `{unknown[0]}`; outcomes are: {names}")
+    return pset, selection, sources
 
 
 def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume, worker_args):

@@ -77,15 +77,26 @@ class Evaluation:
 
     @property
     def missing(self) -> list[Missing]:
+        """Everything missing, once, most useful first: ordered by how many undetermined outcomes wait on it."""
+        return [m for m, _ in self.missing_ranked()]
+
+    def missing_ranked(self) -> list[tuple[Missing, int]]:
+        """(missing item, number of undetermined outcomes it could settle), most first, then by name."""
         seen: dict[tuple, Missing] = {}
+        count: dict[tuple, int] = {}
+        order: dict[tuple, int] = {}
         for r in self.results:
             for m in r.missing:
-                seen.setdefault((m.kind, m.name, m.policy), m)
-        return list(seen.values())
+                key = (m.kind, m.name, m.policy)
+                seen.setdefault(key, m)
+                order.setdefault(key, len(order))
+                count[key] = count.get(key, 0) + 1
+        keys = sorted(seen, key=lambda k: (k[0] != "fact", -count[k], order[k]))
+        return [(seen[k], count[k]) for k in keys]
 
     def to_dict(self, trace: bool = True) -> dict:
         d = {"as_of": self.as_of.isoformat(), "results": [r.to_dict(trace) for r in self.results],
-             "missing": [m.to_dict() for m in self.missing]}
+             "missing": [{**m.to_dict(), "outcomes": n} for m, n in self.missing_ranked()]}
         if self.supplied:
             d["supplied_parameters"] = self.supplied
         return d

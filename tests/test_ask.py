@@ -1,0 +1,103 @@
+"""`policy ask`: scripted through CliRunner, and once through a real pseudo-terminal."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from interpreter.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+URUMQI = str(ROOT / "policies" / "urumqi")
+EXAMPLE = str(ROOT / "policies" / "example")
+PARAMS = str(ROOT / "examples" / "urumqi" / "average-salary.example.yaml")
+MEASURE_1 = ["--outcome", "urumqi.permanent-residence.permanent_residence", "--as-of", "2025-06-01", "--params", PARAMS]
+FORBIDDEN = ["graduat", "universit", "intern", "enrol", "category", "points", "genuine", "purpose"]
+
+
+def test_reaches_a_decision_for_a_qualifying_applicant_asking_only_about_measure_1(runner, tmp_path):
+    answers = "\n".join([
+        "yes",                      # works in Urumqi
+        "2020-03-01",               # employment start
+        "4",                        # four years of records
+        "2021", "200", "700,000", "140000",
+        "2022", "183", "720000", "150000",
+        "2023", "300", "800000", "160000",
+        "2024", "250", "810000", "170000",
+    ]) + "\n"
+    save = tmp_path / "saved.yaml"
+    r = runner.invoke(cli, ["ask", URUMQI, *MEASURE_1, "--save", str(save)], input=answers)
+    assert r.exit_code == 0, r.output
+    assert "✓ applies  urumqi.permanent-residence / permanent_residence" in r.stdout
+    assert "Every outcome is decided." in r.stdout
+    asked = r.stdout.lower()
+    for word in FORBIDDEN:
+        assert word not in asked, word
+    # the saved answers are a facts file that eval accepts and decides the same way
+    e = runner.invoke(cli, ["eval", URUMQI, "--facts", str(save), *MEASURE_1])
+    assert e.exit_code == 0, e.output
+    assert "✓ applies  urumqi.permanent-residence / permanent_residence" in e.stdout
+
+
+def test_malformed_answers_are_asked_again(runner):
+    answers = "maybe\nno\n"
+    r = runner.invoke(cli, ["ask", EXAMPLE, "--as-of", "2026-03-01", "--outcome", "housing_allowance"], input=answers)
+    assert r.exit_code == 0, r.output
+    assert "Please answer yes or no." in r.stdout
+    assert "✗ does not apply  example.housing-allowance / housing_allowance" in r.stdout
+
+
+@pytest.mark.parametrize("answers", [
+    "", "\n", "yes\n", "yes\n1970-13-45\n\n", "yes\nyesterday\n1970-02-30\n\x00\n",
+    "yes\n1970-01-01\n9\n2\nnone\n",
+    "yes\n1970-01-01\n1\n1e99999\n" + "x\n" * 20,
+    "yes\n1970-01-01\n" + "-1\n" * 5 + "101\n" + "1\n" + "2025\n" + "NaN\n" + "Infinity\n" + "1,000,000\n",
+])
+def test_no_answer_ends_in_a_traceback(runner, answers):
+    r = runner.invoke(cli, ["ask", EXAMPLE, "--as-of", "2026-03-01", "--outcome", "housing_allowance"], input=answers)
+    assert r.exit_code == 0, r.output
+    assert "Traceback" not in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_parameter_gaps_are_said_plainly(runner):
+    answers = "yes\n2020-03-01\n4\n" + "".join(f"{y}\n200\n700000\n140000\n" for y in (2021, 2022, 2023, 2024))
+    r = runner.invoke(cli, ["ask", URUMQI, "--outcome", "urumqi.permanent-residence.permanent_residence",
+                            "--as-of", "2025-06-01"], input=answers)
+    assert r.exit_code == 0, r.output
+    assert "the policy maintainers must supply urumqi.permanent-residence: average_salary[2024]" in r.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_through_a_real_pseudo_terminal(tmp_path):
+    import pty
+    import select
+    import time
+    cmd = [sys.executable, "-m", "interpreter.cli", "ask", EXAMPLE, "--as-of", "2026-03-01",
+           "--outcome", "housing_allowance", "--save", str(tmp_path / "f.yaml")]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the interpreter on a terminal
+        os.environ["NO_COLOR"] = "1"
+        os.execv(sys.executable, cmd)
+    seen = b""
+
+    def wait_for(text: bytes, timeout=20.0):
+        nonlocal seen
+        end = time.time() + timeout
+        while text not in seen and time.time() < end:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+        assert text in seen, seen.decode(errors="replace")
+
+    wait_for(b"Does the applicant live in the city?")
+    os.write(fd, b"perhaps\r")
+    wait_for(b"Please answer yes or no.")
+    os.write(fd, b"no\r")
+    wait_for(b"Every outcome is decided.")
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert (tmp_path / "f.yaml").read_text() == "resident: false\n"
