@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -183,6 +184,33 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
             click.echo(f"policy: cannot write `{save_path}`: {(e.strerror or 'error').lower()}", err=True)
             sys.exit(EXIT_FINDING)
         click.echo(f"facts saved to {save_path}", err=True)
+    sys.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("policies", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", required=True, metavar="DIR", help="Directory to write the pages to.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the pages in DIR are not what would be written.")
+def docs(policies, out_dir, check):
+    """Write one Markdown page per policy, and an index, for people who never read YAML."""
+    from .pages import render_pages
+    pset, _, _ = _load_for_cases(policies, None, (), "text")
+    pages = render_pages(pset)
+    out = Path(out_dir)
+    if check:
+        stale = [name for name, text in pages.items()
+                 if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+        for name in stale:
+            click.echo(f"{out / name}: stale; run `policy docs {' '.join(policies)} --out {out_dir}`", err=True)
+        sys.exit(EXIT_FINDING if stale else EXIT_OK)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in pages.items():
+            (out / name).write_text(text, encoding="utf-8")
+    except OSError as e:
+        click.echo(f"policy: cannot write to `{out_dir}`: {(e.strerror or 'error').lower()}", err=True)
+        sys.exit(EXIT_FINDING)
+    click.echo(f"wrote {len(pages)} pages to {out_dir}", err=True)
     sys.exit(EXIT_OK)
 
 

@@ -132,6 +132,11 @@ class Compiler:
             op = node.op if isinstance(node, A.Compare) else ("not in" if node.negated else "in")
         else:
             op = node.op if isinstance(node, A.BoolOp) else None
+        label = None
+        ref = self.refs.get(id(node))
+        if ref is not None and ref.kind == "input":
+            decl = self.checked.inputs.get(ref.name)
+            label = decl.label if decl is not None else None
 
         def traced(c, loc):
             parent = c.stack[-1]
@@ -146,6 +151,8 @@ class Compiler:
                 c.seen.add((pid, key, status))
             ev = {"kind": "comparison" if operands else "condition", "text": text, "status": status,
                   "value": _jsonable(v)}
+            if label:
+                ev["label"] = label
             if operands:
                 ev["op"] = op
                 ev["operands"] = [_operand(operands[0], _quiet(operands[1], c, loc)),

@@ -183,8 +183,8 @@ def _event_line(ev: dict) -> str:
         return f"{mark} {ev['text']}   ({_operand(l)} {ev['op']} {_operand(r)})"
     if ev["kind"] == "value" and ev.get("label"):
         return f"{mark} {ev['label']}: {_value(ev)}"
-    if ev["kind"] == "value":
-        return f"{mark} {ev['text']}"
+    if ev["kind"] == "condition" and ev.get("label"):
+        return f"{mark} {ev['label']}"
     return f"{mark} {ev['text']}"
 
 

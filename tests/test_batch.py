@@ -85,7 +85,8 @@ def test_csv_rows(runner, tmp_path):
     assert [(o["id"], o.get("status"), [x["status"] for x in o.get("results", [])]) for o in out] == [
         ("a1", None, ["applies"]), ("a2", "error", []), ("a3", "error", []), ("a4", None, ["undetermined"])]
     assert out[3]["results"][0]["missing"] == [{"kind": "fact", "name": "incomes", "question":
-                                                "What was the applicant's income in each recent calendar year?"}]
+                                                "What was the applicant's income in each recent calendar year?",
+                                                "label": "income per calendar year"}]
 
 
 def test_directory_of_facts_files(runner, tmp_path):

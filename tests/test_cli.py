@@ -196,3 +196,23 @@ def test_use_color_only_on_a_terminal_without_no_color(monkeypatch):
     monkeypatch.delenv("NO_COLOR")
     import io
     assert use_color(io.StringIO()) is False
+
+
+def test_generated_policy_pages_are_current(runner):
+    """docs/policies/ is generated from policies/urumqi; regenerate with `policy docs policies/urumqi --out docs/policies`."""
+    r = runner.invoke(cli, ["docs", str(ROOT / "policies" / "urumqi"), "--out", str(ROOT / "docs" / "policies"), "--check"])
+    assert r.exit_code == 0, r.stderr
+
+
+def test_docs_writes_a_page_per_policy_and_an_index(runner, tmp_path):
+    r = runner.invoke(cli, ["docs", EXAMPLE, "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["example-age-limit.md", "example-housing-allowance.md", "index.md"]
+    page = (tmp_path / "example-housing-allowance.md").read_text()
+    assert "- to `national.age_limit`: retired applicants face no age limit (clause 2)" in page
+    assert "| `income_ceiling` | 2022: 80,000 CNY; 2023: 84,000 CNY; 2024: 88,000 CNY; 2025: 90,000 CNY |" in page
+    r = runner.invoke(cli, ["docs", EXAMPLE, "--out", str(tmp_path), "--check"])
+    assert r.exit_code == 0
+    (tmp_path / "index.md").write_text("old\n")
+    r = runner.invoke(cli, ["docs", EXAMPLE, "--out", str(tmp_path), "--check"])
+    assert r.exit_code == 1 and "index.md: stale" in r.stderr

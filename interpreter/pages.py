@@ -1,0 +1,178 @@
+"""`policy docs`: Markdown pages for people who never read YAML, one per policy, and an index."""
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from pathlib import Path
+
+from .engine import PolicySet
+from .model import ParamDecl, Policy, RuleDecl
+from . import ast as A
+from .printer import format_value, to_text
+
+__all__ = ["render_pages"]
+
+
+def _slug(pid: str) -> str:
+    return pid.replace(".", "-")
+
+
+def _value(v) -> str:
+    if isinstance(v, Decimal):
+        s = format_value(v)
+        whole, _, frac = s.lstrip("-").partition(".")
+        if len(whole) > 4:
+            whole = f"{int(whole):,}"
+        return ("-" if s.startswith("-") else "") + whole + ("." + frac if frac else "")
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v) or "(none)"
+    if v is None:
+        return "not set"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def _param_values(p: ParamDecl) -> str:
+    unit = f" {p.unit}" if p.unit else ""
+    if p.kind == "value":
+        return f"{_value(p.value)}{unit}"
+    if p.kind == "by_year":
+        if not p.by_year:
+            return "no figure yet: evaluation reports it as missing"
+        return "; ".join(f"{y}: {_value(v)}{unit}" for y, v in sorted(p.by_year.items()))
+    return "; ".join(f"from {d.isoformat()}: {_value(v)}{unit}" for d, v in p.steps)
+
+
+def _expr(text: str) -> str:
+    return "`" + " ".join(text.split()) + "`"
+
+
+def _rule_lines(r: RuleDecl, amendments) -> list[str]:
+    cite = f" ({r.cite})" if r.cite else ""
+    out = [f"- **{r.label}**{cite} — `{r.name}`"]
+    if r.expr is not None:
+        out.append(f"  - {_expr(r.expr.text)}")
+    else:
+        out.append(f"  - base value: {_expr(r.base.text)}")
+        for e in list(r.exceptions) + amendments:
+            ecite = f" ({e.cite})" if e.cite else ""
+            src = f", added by `{e.policy_id}`" if e.policy_id else ""
+            out.append(f"  - exception{src}: {e.label or ''}{ecite} — when {_expr(e.when.text)}, the value is {_expr(e.value.text)}")
+    if r.note:
+        out.append(f"  - note: {' '.join(r.note.split())}")
+    return out
+
+
+def _conjuncts(node) -> list:
+    if isinstance(node, A.BoolOp) and node.op == "and":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _describe(pset: PolicySet, p: Policy, node) -> str:
+    """A condition in the policy's own words: a rule's label, an input's question, or the expression."""
+    ref = pset.checked.refs.get(id(node))
+    if ref is not None and ref.kind in ("rule", "outcome"):
+        owner = pset.policies[ref.policy]
+        decl = owner.rules.get(ref.name) if ref.kind == "rule" else owner.outcomes.get(ref.name)
+        cite = f" ({decl.cite})" if decl.cite else ""
+        return f"{decl.label}{cite} — `{to_text(node)}`"
+    if ref is not None and ref.kind == "input":
+        decl = pset.inputs[ref.name]
+        words = decl.label or decl.question
+        return f"{words} — `{to_text(node)}`" if words else f"`{to_text(node)}`"
+    return f"`{to_text(node)}`"
+
+
+def render_policy(pset: PolicySet, p: Policy) -> str:
+    out = [f"# {p.title}", "", f"Policy id: `{p.id}` · file: `{Path(p.file).name}`", ""]
+    src = p.source or {}
+    if src:
+        doc = src.get("document", "")
+        clause = f", clause {src['clause']}" if src.get("clause") is not None else ""
+        out += [f"**Source:** {doc}{clause}", ""]
+        if src.get("text"):
+            out += ["> " + " ".join(str(src["text"]).split()), ""]
+        if src.get("note"):
+            out += [" ".join(str(src["note"]).split()), ""]
+    if p.in_force_from or p.in_force_until:
+        out += [f"**In force:** from {p.in_force_from or 'an unknown date'} until {p.in_force_until or 'further notice'}", ""]
+    if p.uses:
+        out += ["**Refers to:** " + ", ".join(f"`{alias}` = [`{pid}`]({_slug(pid)}.md)" for alias, (pid, *_rest) in p.uses.items()), ""]
+
+    if p.outcomes:
+        out += ["## Outcomes", ""]
+        for name, o in p.outcomes.items():
+            cite = f" ({o.cite})" if o.cite else ""
+            out += [f"### {o.label}{cite}", "", f"Outcome `{name}` applies when:", "", f"    {' '.join(o.when.text.split())}", ""]
+            conds = _conjuncts(o.when.node) if o.when.node is not None else []
+            if len(conds) > 1:
+                out += ["that is, all of:", ""]
+                out += [f"- {_describe(pset, p, c)}" for c in conds]
+                out.append("")
+            if o.values:
+                out += ["It gives:", ""]
+                out += [f"- `{k}` = {_expr(e.text)}" for k, e in o.values.items()]
+                out.append("")
+            if o.note:
+                out += ["Note: " + " ".join(o.note.split()), ""]
+    if p.rules:
+        out += ["## Rules", "", "The named conditions and values the outcomes are built from.", ""]
+        for name, r in p.rules.items():
+            out += _rule_lines(r, pset.checked.amendments.get((p.id, name), []))
+        out.append("")
+    if p.amendments:
+        out += ["## Exceptions added to other policies", ""]
+        for target, (_, excs) in p.amendments.items():
+            for e in excs:
+                cite = f" ({e.cite})" if e.cite else ""
+                out.append(f"- to `{target}`: {e.label or ''}{cite} — when {_expr(e.when.text)}, the value is {_expr(e.value.text)}")
+        out.append("")
+    if p.params:
+        out += ["## Parameters", "", "| parameter | value | label | source |", "| --- | --- | --- | --- |"]
+        for name, prm in p.params.items():
+            out.append(f"| `{name}` | {_cell(_param_values(prm))} | {_cell(prm.label)} | {_cell(prm.source)} |")
+        out.append("")
+        readings = [(n, prm) for n, prm in p.params.items() if prm.note or prm.allowed]
+        if readings:
+            out += ["## Readings chosen", "",
+                    "Where the text leaves a choice open, the policy makes it with a parameter; "
+                    "change the parameter (or override it with `--params`) to take another reading.", ""]
+            for name, prm in readings:
+                alt = ""
+                if prm.allowed:
+                    alt = " Possible values: " + ", ".join(f"`{_value(a)}`" for a in prm.allowed) + "."
+                note = " ".join((prm.note or "").split())
+                out.append(f"- `{name}` = {_cell(_param_values(prm))}. {note}{alt}".rstrip())
+            out.append("")
+    inputs = sorted(pset.checked.readers.get(p.id, set()))
+    if inputs:
+        out += ["## Facts it reads", "", "| fact | question |", "| --- | --- |"]
+        for name in inputs:
+            decl = pset.inputs[name]
+            out.append(f"| `{name}` | {_cell(decl.question or decl.label)} |")
+        out.append("")
+    if p.in_force_from is None and p.in_force_until is None:
+        pass
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_pages(pset: PolicySet) -> dict[str, str]:
+    """File name -> Markdown text: one page per policy and `index.md`."""
+    pages = {}
+    index = ["# Policies", "", "Generated by `policy docs` from the policy files; do not edit by hand.", "",
+             "| policy | title | outcomes |", "| --- | --- | --- |"]
+    for pid in sorted(pset.policies):
+        p = pset.policies[pid]
+        pages[f"{_slug(pid)}.md"] = render_policy(pset, p)
+        outcomes = ", ".join(f"`{o}`" for o in p.outcomes) or "(none: rules only)"
+        index.append(f"| [`{pid}`]({_slug(pid)}.md) | {_cell(p.title)} | {outcomes} |")
+    pages["index.md"] = "\n".join(index) + "\n"
+    return pages
