@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from . import ast as A
 from .builtins import BUILTINS
 from .diagnostics import Diagnostic, Span
-from .model import ExceptionDecl, Expr, InputDecl, Policy, RuleDecl, SharedInputs
+from .model import ExceptionDecl, Expr, InputDecl, Policy, RuleDecl, SharedInputs, Template
 from .types import (ANY, BOOL, DATE, DURATION, ERROR, NULL, NUMBER, STRING, ListT, Nullable, RecordT, Type,
                     describe, strip_null, unify)
 
@@ -39,6 +39,7 @@ class CheckedSet:
     amendments: dict[tuple[str, str], list[ExceptionDecl]] = field(default_factory=dict)
     readers: dict[str, set[str]] = field(default_factory=dict)  # policy id -> inputs it reads
     input_conflicts: set[str] = field(default_factory=set)      # inputs typed differently in different sets
+    item_labels: dict[int, object] = field(default_factory=dict)  # binder node id -> the rule's `each` template
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class _Checker:
         self.used_inputs: dict[str | None, set[str]] = {}
         self.used_shared: set[int] = set()
         self.used_params: set[tuple[str, str]] = set()
+        self.binder_envs: dict[int, _Env] = {}
 
     def _visible_inputs(self, p: Policy) -> dict[str, InputDecl]:
         """The shared inputs of the policy's directory and its parents, then its own."""
@@ -175,6 +177,33 @@ class _Checker:
         return t
 
     def _rule_body(self, p: Policy, r: RuleDecl) -> Type:
+        t = self._rule_value(p, r)
+        if r.each is not None:
+            self._check_each(p, r)
+        return t
+
+    def _check_each(self, p: Policy, r: RuleDecl):
+        """An `each` label belongs to the binders of the rule whose variable it mentions."""
+        placeholders = [x for x in r.each.parts if isinstance(x, Expr) and x.node is not None]
+        used = {n.name for x in placeholders for n in _walk(x.node) if isinstance(n, A.Name)}
+        roots = [e.node for e in [r.expr, r.base] + [x.value for x in r.exceptions] if e is not None and e.node is not None]
+        binders = [n for root in roots for n in _walk(root) if isinstance(n, A.Binder) and n.var in used]
+        if not binders:
+            self.error("template", "`each` must mention the variable of a binder in the rule, such as `{y.year}`",
+                       r.each.span, "the label is shown for each item the binder goes through")
+            return
+        for b in binders:
+            env = self.binder_envs.get(id(b))
+            if env is None:
+                continue
+            for x in placeholders:
+                try:
+                    self.infer(x.node, env)
+                except RecursionError:
+                    self.error("expression-too-deep", "expression is nested too deeply to check", x.span)
+            self.out.item_labels[id(b)] = (r.each, r.cite)
+
+    def _rule_value(self, p: Policy, r: RuleDecl) -> Type:
         if r.expr is not None:
             return self.expr(r.expr, _Env(p))
         t = self.expr(r.base, _Env(p))
@@ -497,6 +526,7 @@ class _Checker:
         else:
             item = ct.item
         inner = _Env(env.policy, env.locals + ((n.var, item),), env.nonnull)
+        self.binder_envs[id(n)] = inner
         bt = self.value(n.body, inner)
         if bt is ERROR:
             return {"all": BOOL, "any": BOOL, "count": NUMBER, "sum": NUMBER}.get(n.kind, ERROR)
@@ -560,6 +590,20 @@ class _Checker:
                     if id(decl) not in self.used_shared:
                         self.warn("unused-input", f"shared input `{name}` is read by no policy", decl.span)
         return self.out
+
+
+def _walk(node: A.Node):
+    """Every node of an expression, iteratively."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        for f in n.__dataclass_fields__:
+            child = getattr(n, f)
+            if isinstance(child, A.Node):
+                stack.append(child)
+            elif isinstance(child, tuple):
+                stack.extend(x for x in child if isinstance(x, A.Node))
 
 
 def _a(word: str) -> str:

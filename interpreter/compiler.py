@@ -78,6 +78,7 @@ class Compiler:
         self.refs = checked.refs
         self.rule_fns: dict[tuple[str, str], Fn] = {}
         self.policy: str | None = None
+        self.field_units = _field_units(checked)
 
     # ---- entry points
     def expr(self, node: A.Node, policy: str | None = None) -> Fn:
@@ -128,7 +129,7 @@ class Compiler:
         if isinstance(node, (A.Compare, A.In)):
             left, right = (node.left, node.right) if isinstance(node, A.Compare) else (node.item, node.collection)
             lf, rf = self.c_plain(left), self.c_plain(right)
-            operands = (to_text(left), lf, to_text(right), rf)
+            operands = (self._operand_fn(left), self._operand_fn(right))
             op = node.op if isinstance(node, A.Compare) else ("not in" if node.negated else "in")
         else:
             op = node.op if isinstance(node, A.BoolOp) else None
@@ -155,8 +156,7 @@ class Compiler:
                 ev["label"] = label
             if operands:
                 ev["op"] = op
-                ev["operands"] = [_operand(operands[0], _quiet(operands[1], c, loc)),
-                                  _operand(operands[2], _quiet(operands[3], c, loc))]
+                ev["operands"] = [operands[0](c, loc), operands[1](c, loc)]
             elif op is not None:
                 ev["op"] = op
                 flat = []
@@ -173,6 +173,53 @@ class Compiler:
             parent.append(ev)
             return v
         return traced
+
+    def unit_of(self, node: A.Node) -> str | None:
+        """The unit an operand is counted in, when the declarations say (CNY, days)."""
+        if isinstance(node, (A.Name, A.Index)):
+            r = self.refs.get(id(node if isinstance(node, A.Name) else node.target))
+            if r is None:
+                return None
+            if r.kind == "input":
+                spec = self.checked.inputs[r.name].spec
+                return spec.get("unit") if isinstance(spec, dict) else None
+            if r.kind == "param":
+                return self.checked.policies[r.policy].params[r.name].unit
+            return None
+        if isinstance(node, A.Field):
+            return self.field_units.get(node.name)
+        if isinstance(node, A.Binary):
+            lu, ru = self.unit_of(node.left), self.unit_of(node.right)
+            if node.op in "+-":
+                return lu if lu == ru or ru is None else (ru if lu is None else None)
+            if node.op == "*":
+                return lu if ru is None else (ru if lu is None else None)
+            return lu if ru is None else None
+        if isinstance(node, A.Call) and node.func in ("min", "max", "abs", "round") and node.args:
+            return self.unit_of(node.args[0])
+        if isinstance(node, A.Unary):
+            return self.unit_of(node.operand)
+        return None
+
+    def _operand_fn(self, node: A.Node):
+        """A function giving an operand's display data: text, value, unit, and for `a op b` both parts."""
+        text, fn, unit = to_text(node), self.c_plain(node), self.unit_of(node)
+        parts = None
+        if isinstance(node, A.Binary):
+            parts = (node.op, self.c_plain(node.left), self.unit_of(node.left),
+                     self.c_plain(node.right), self.unit_of(node.right))
+
+        def operand(c, loc) -> dict:
+            v = _quiet(fn, c, loc)
+            d = {"text": text, "value": _jsonable(v), "known": type(v) is not Unknown}
+            if unit:
+                d["unit"] = unit
+            if parts is not None and type(v) is not Unknown:
+                op, lf, lu, rf, ru = parts
+                d["parts"] = {"op": op, "values": [_jsonable(_quiet(lf, c, loc)), _jsonable(_quiet(rf, c, loc))],
+                              "units": [lu, ru]}
+            return d
+        return operand
 
     def c_plain(self, node: A.Node) -> Fn:
         """Compile without trace events (operands shown beside a comparison)."""
@@ -454,6 +501,20 @@ class Compiler:
         span = n.span
         traced = self.traced
         var = n.var
+        item_label = None
+        if traced and id(n) in self.checked.item_labels:
+            template, item_cite = self.checked.item_labels[id(n)]
+            pieces = [x if isinstance(x, str) else self.c_plain(x.node) for x in template.parts]
+
+            def item_label(c, loc):
+                out = []
+                for piece in pieces:
+                    if isinstance(piece, str):
+                        out.append(piece)
+                    else:
+                        v = _quiet(piece, c, loc)
+                        out.append("?" if type(v) is Unknown else _display(v))
+                return "".join(out)
 
         def run(c, loc):
             xs = coll(c, loc)
@@ -473,6 +534,10 @@ class Compiler:
                     if decisive or type(v) is Unknown:
                         ev = {"kind": "value", "text": f"{var} = {format_value(_plain(x))}", "status": tri_status(v),
                               "value": _jsonable(v), "index": i}
+                        if item_label is not None:
+                            ev["label"] = item_label(c, loc + (x,))
+                            if item_cite:
+                                ev["cite"] = item_cite
                         if children:
                             ev["children"] = children
                         c.stack[-1].append(ev)
@@ -555,8 +620,31 @@ def _quiet(fn: Fn, c, loc):
         c.stack = saved
 
 
-def _operand(text: str, v) -> dict:
-    return {"text": text, "value": _jsonable(v), "known": type(v) is not Unknown}
+def _display(v) -> str:
+    """A value inside a label: numbers and dates as written, strings bare."""
+    v = _jsonable(_plain(v))
+    return v if isinstance(v, str) else format_value(v)
+
+
+def _field_units(checked: CheckedSet) -> dict[str, str]:
+    """Units declared on record fields of the inputs, by field name (only when every declaration agrees)."""
+    found: dict[str, set] = {}
+
+    def walk(spec):
+        if not isinstance(spec, dict):
+            return
+        fields = spec.get("fields") if "type" in spec else spec
+        if "type" in spec and spec.get("items") is not None:
+            walk(spec["items"])
+        if isinstance(fields, dict) and ("type" not in spec or spec.get("type") == "record"):
+            for name, f in fields.items():
+                if isinstance(f, dict) and "type" in f:
+                    found.setdefault(name, set()).add(f.get("unit"))
+                walk(f)
+
+    for decl in checked.inputs.values():
+        walk(decl.spec)
+    return {name: units.pop() for name, units in found.items() if len(units) == 1 and None not in units}
 
 
 def _missing_names(u: Unknown) -> list[str]:

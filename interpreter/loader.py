@@ -16,7 +16,7 @@ from referencing import Registry, Resource
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
-from .model import ExceptionDecl, Expr, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
+from .model import ExceptionDecl, Expr, Template, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
 from .values import number_problem
 from .types import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
@@ -347,6 +347,35 @@ class _Builder:
             node = None
         return Expr(text, span, node)
 
+    def template(self, text: str, *path) -> Template:
+        """Split `text {expr} text` into segments and placeholders parsed at their exact positions."""
+        path = tuple(path)
+        span = self.span(*path)
+        mapper = self.loc.offset_mapper(path)
+        parts: list = []
+        i = 0
+        while i < len(text):
+            start = text.find("{", i)
+            if start < 0:
+                parts.append(text[i:])
+                break
+            end = text.find("}", start)
+            if end < 0:
+                line, col = mapper(start)
+                self.diags.append(Diagnostic("template", "`{` is never closed by `}`", Span.point(self.file, line, col)))
+                break
+            if start > i:
+                parts.append(text[i:start])
+            inner = text[start + 1:end]
+            try:
+                node = parse_expression(inner, self.file, lambda off, base=start + 1: mapper(base + off))
+                line, col = mapper(start + 1)
+                parts.append(Expr(inner, Span(self.file, line, col, line, col + len(inner)), node))
+            except ParseFailure as e:
+                self.diags.append(e.diagnostic)
+            i = end + 1
+        return Template(text, span, parts)
+
     def inputs(self, decls: dict, owner: str | None, base: tuple) -> dict[str, InputDecl]:
         out = {}
         for name, spec in (decls or {}).items():
@@ -441,6 +470,8 @@ class _Builder:
             path = ("rules", name)
             r = RuleDecl(name=name, label=str(d["label"]), cite=_text(d.get("cite")),
                          span=self.loc.key_span(path) or self.span(*path), note=_text(d.get("note")))
+            if "each" in d:
+                r.each = self.template(str(d["each"]), *path, "each")
             if "expr" in d:
                 r.expr = self.expr(d["expr"], *path, "expr")
             else:

@@ -10,7 +10,7 @@ from .diagnostics import Span
 from .types import Type
 
 __all__ = [
-    "Expr", "InputDecl", "ParamDecl", "ExceptionDecl", "RuleDecl", "OutcomeDecl", "Policy", "SharedInputs",
+    "Expr", "Template", "InputDecl", "ParamDecl", "ExceptionDecl", "RuleDecl", "OutcomeDecl", "Policy", "SharedInputs",
 ]
 
 
@@ -20,6 +20,14 @@ class Expr:
     text: str
     span: Span
     node: Node | None
+
+
+@dataclass(eq=False)
+class Template:
+    """Text with {expression} placeholders, such as a rule's `each` label."""
+    text: str
+    span: Span
+    parts: list  # str segments and Expr placeholders, in order
 
 
 @dataclass(eq=False)
@@ -69,6 +77,7 @@ class RuleDecl:
     base: Expr | None = None
     exceptions: list[ExceptionDecl] = field(default_factory=list)
     note: str | None = None
+    each: Template | None = None
 
 
 @dataclass(eq=False)
