@@ -164,37 +164,111 @@ def _value(ev: dict) -> str:
     return "null" if ev.get("value") is None else _num(ev["value"])
 
 
-def _event_line(ev: dict) -> str:
+_NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "≠", "!=": "=", "in": "not in", "not in": "in"}
+_OPS = {"*": "x", "/": "/", "+": "+", "-": "-"}
+
+
+def _with_unit(text: str, unit: str | None) -> str:
+    return f"{text} {unit}" if unit and text not in ("unknown", "null") else text
+
+
+def _operand_text(o: dict) -> str:
+    text = _with_unit(_operand(o), o.get("unit"))
+    parts = o.get("parts")
+    if parts:
+        (lv, rv), (lu, ru) = parts["values"], parts["units"]
+        left = _with_unit(_num(lv) if lv is not None else "?", lu)
+        right = _with_unit(_num(rv) if rv is not None else "?", ru)
+        text += f" ({left} {_OPS.get(parts['op'], parts['op'])} {right})"
+    return text
+
+
+def relation(ev: dict) -> str:
+    """A comparison as the values behind it, with the relation that actually holds: `300,000 < 588,000`."""
+    left, right = ev["operands"]
+    op = ev["op"]
+    if ev.get("status") == "false":
+        op = _NEGATED.get(op, op)
+    elif ev.get("status") == "unknown":
+        op = f"{op}?"
+    return f"{_operand_text(left)} {op} {_operand_text(right)}"
+
+
+def _summary(v: Any) -> str:
+    """A value in a trace line: short lists in full, lists of records counted."""
+    if isinstance(v, list) and v and isinstance(v[0], dict):
+        return f"{len(v)} record{'s' if len(v) != 1 else ''}"
+    return _num(v)
+
+
+def _value(ev: dict) -> str:
+    if ev.get("status") == "unknown":
+        return "unknown"
+    return "null" if ev.get("value") is None else _summary(ev["value"])
+
+
+def _collapse(ev: dict) -> tuple[str | None, list[dict]]:
+    """A rule or an item whose single child says why: that child's values join the line, its children follow."""
+    children = ev.get("children") or []
+    if ev["kind"] in ("rule", "outcome", "value") and len(children) == 1:
+        child = children[0]
+        if child.get("status") == ev.get("status") and child["kind"] in ("comparison", "condition", "binder"):
+            if child["kind"] == "comparison":
+                return relation(child), child.get("children") or []
+            return None, child.get("children") or []
+    return None, children
+
+
+def _event_line(ev: dict, detail: str | None = None) -> str:
     mark = _MARK.get(ev.get("status"), "•")
+    tail = f": {detail}" if detail else ""
     if ev["kind"] in ("rule", "outcome"):
         text = ev.get("label") or ev["name"]
-        if ev.get("policy") and ev["kind"] == "rule":
-            pass
         cite = f" ({ev['cite']})" if ev.get("cite") else ""
-        val = "" if ev.get("status") in ("true", "false", "unknown") else f": {_value(ev)}"
-        return f"{mark} {text}{cite}{val}"
+        if not tail and ev.get("status") not in ("true", "false", "unknown"):
+            tail = f": {_value(ev)}"
+        return f"{mark} {text}{cite}{tail}"
     if ev["kind"] == "exception":
         cite = f" ({ev['cite']})" if ev.get("cite") else ""
         gives = "null" if ev.get("gives") is None else _num(ev["gives"])
         fired = f" → {gives}" if ev.get("status") == "true" else ""
         return f"{mark} exception: {ev.get('label') or ev['text']}{cite}{fired}"
     if ev["kind"] == "comparison":
-        l, r = ev["operands"]
-        return f"{mark} {ev['text']}   ({_operand(l)} {ev['op']} {_operand(r)})"
+        return f"{mark} {ev.get('label') or ev['text']}: {relation(ev)}"
+    if ev["kind"] == "value" and "index" in ev:
+        if ev.get("label"):
+            cite = f" ({ev['cite']})" if ev.get("cite") else ""
+            return f"{mark} {ev['label']}{cite}{tail}"
+        return f"{mark} {ev['text']}{tail}"
     if ev["kind"] == "value" and ev.get("label"):
         return f"{mark} {ev['label']}: {_value(ev)}"
     if ev["kind"] == "condition" and ev.get("label"):
-        return f"{mark} {ev['label']}"
-    return f"{mark} {ev['text']}"
+        return f"{mark} {ev['label']}{tail}"
+    return f"{mark} {ev['text']}{tail}"
+
+
+_ORDER = {"false": 0, "unknown": 1, "true": 2}
 
 
 def _render_events(events: list[dict], depth: int, out: list[str], full: bool):
     for ev in events:
-        out.append("    " + "  " * depth + _event_line(ev))
-        if ev.get("missing") and ev.get("status") == "unknown" and not ev.get("children"):
+        items = ev.get("children") or []
+        if full and ev["kind"] == "binder" and any(c.get("label") and "index" in c for c in items):
+            items = sorted(items, key=lambda e: _ORDER.get(e.get("status"), 3))
+            _render_events(items, depth, out, full)  # labelled items say it better than the binder
+            continue
+        detail, children = _collapse(ev) if full else (None, [])
+        out.append("    " + "  " * depth + _event_line(ev, detail))
+        if ev.get("missing") and ev.get("status") == "unknown" and not children:
             out.append("    " + "  " * (depth + 1) + "missing: " + ", ".join(ev["missing"]))
-        if full and ev.get("children"):
-            _render_events(ev["children"], depth + 1, out, full)
+        if full and children:
+            if ev.get("op") == "and" or ev["kind"] in ("rule", "outcome", "binder"):
+                children = sorted(children, key=lambda e: _ORDER.get(e.get("status"), 3))
+            _render_events(children, depth + 1, out, full)
+
+
+def _values_events(events: list[dict]) -> list[dict]:
+    return [e for e in events if e["kind"] == "value" and "name" in e]
 
 
 def _top_reasons(events: list[dict]) -> list[dict]:
@@ -219,7 +293,7 @@ def render_result_text(r: OutcomeResult, explain: bool, color: bool) -> list[str
         out.append(f"    {d.span}: error[{d.code}]: {d.message}" if d.span else f"    error[{d.code}]: {d.message}")
     if r.status in ("applies", "does_not_apply", "undetermined") and r.trace:
         if explain:
-            _render_events(r.trace, 0, out, True)
+            _render_events(_top_reasons(r.trace) + _values_events(r.trace), 0, out, True)
         else:
             _render_events(_top_reasons(r.trace), 0, out, False)
     if r.missing:
