@@ -189,8 +189,6 @@ def relation(ev: dict) -> str:
     op = ev["op"]
     if ev.get("status") == "false":
         op = _NEGATED.get(op, op)
-    elif ev.get("status") == "unknown":
-        op = f"{op}?"
     return f"{_operand_text(left)} {op} {_operand_text(right)}"
 
 
@@ -257,7 +255,9 @@ def _render_events(events: list[dict], depth: int, out: list[str], full: bool):
             items = sorted(items, key=lambda e: _ORDER.get(e.get("status"), 3))
             _render_events(items, depth, out, full)  # labelled items say it better than the binder
             continue
-        detail, children = _collapse(ev) if full else (None, [])
+        detail, children = _collapse(ev)
+        if not full:
+            children = []
         out.append("    " + "  " * depth + _event_line(ev, detail))
         if ev.get("missing") and ev.get("status") == "unknown" and not children:
             out.append("    " + "  " * (depth + 1) + "missing: " + ", ".join(ev["missing"]))
