@@ -502,13 +502,16 @@ def _syntax_diagnostic(error: yaml.YAMLError, locator: Locator) -> Diagnostic:
     return Diagnostic("yaml-syntax", message[:1].lower() + message[1:], span, help=help if isinstance(error, yaml.MarkedYAMLError) else None)
 
 
-def load_yaml(text: str, file: str, *, max_nodes: int = 1_000_000) -> tuple[object, Locator, list[Diagnostic]]:
+def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[object, Locator, list[Diagnostic]]:
     """Parse one YAML document safely into plain values, a Locator and diagnostics.
 
     Never raises for bad input: on a fatal problem (syntax, too large, too
     deep) the value is None and the diagnostics say why. An empty document
     gives None without diagnostics.
     """
+    if max_nodes is None:
+        from .limits import LIMITS
+        max_nodes = LIMITS.yaml_nodes
     locator = Locator(file, text)
     diagnostics: list[Diagnostic] = []
     root: Node | None = None

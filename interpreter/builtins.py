@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
+from .limits import LIMITS
 from .types import ANY, DATE, DURATION, ERROR, NUMBER, STRING, ListT, Type, describe
 from .values import DECIMAL_CONTEXT, Duration, whole_months_between, whole_years_between
 
@@ -99,7 +100,7 @@ def _round_impl(ctx, x, places=Decimal(0)):
     return x.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
 
 
-MAX_RANGE = 10_000
+MAX_RANGE = LIMITS.range_items
 
 
 def _range_impl(ctx, start, end):

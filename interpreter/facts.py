@@ -13,13 +13,15 @@ from typing import Any
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
 from .loader import decode_text, read_source
+from .limits import LIMITS
 from .model import InputDecl
 from .types import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
 from .values import Record, number_problem
 
 __all__ = ["read_facts_text", "read_facts_file", "check_facts", "MAX_LIST_ITEMS"]
 
-MAX_LIST_ITEMS = 100_000
+MAX_LIST_ITEMS = LIMITS.list_items
+MAX_STRING_CHARS = LIMITS.string_chars
 
 
 def read_facts_text(text: str, file: str) -> tuple[Any, Locator | None, list[Diagnostic]]:
@@ -90,6 +92,9 @@ class _FactChecker:
                     return _BAD
                 return d
         elif t_inner == STRING:
+            if isinstance(v, str) and len(v) > MAX_STRING_CHARS:
+                self.err("fact-too-large", f"fact `{name}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
+                return _BAD
             if isinstance(v, str):
                 allowed = full.get("values") if full else None
                 if allowed and v not in allowed:

@@ -16,6 +16,7 @@ from referencing import Registry, Resource
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
+from .limits import LIMITS
 from .model import ExceptionDecl, Expr, Template, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
 from .values import number_problem
@@ -25,7 +26,7 @@ __all__ = ["discover", "read_source", "decode_text", "load_files", "schema_check
            "to_decimal"]
 
 INPUTS_FILE = "inputs.yaml"
-MAX_FILE_BYTES = 5_000_000
+MAX_FILE_BYTES = LIMITS.file_bytes
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 

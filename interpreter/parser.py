@@ -10,12 +10,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from .diagnostics import Diagnostic, Span
+from .limits import LIMITS
 from .values import Duration, number_problem
 
 __all__ = ["parse_expression", "ParseFailure", "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_DEPTH"]
 
-MAX_EXPRESSION_LENGTH = 20_000
-MAX_EXPRESSION_DEPTH = 200
+MAX_EXPRESSION_LENGTH = LIMITS.expression_chars
+MAX_EXPRESSION_DEPTH = LIMITS.expression_depth
 
 _parser: Lark | None = None
 

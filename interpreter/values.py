@@ -7,6 +7,8 @@ import decimal
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .limits import LIMITS
+
 __all__ = [
     "MAX_DIGITS", "MAX_EXPONENT", "number_problem", "Duration", "Unknown", "Record", "DECIMAL_CONTEXT", "add_duration",
     "whole_years_between", "whole_months_between", "is_unknown", "merge_unknown",
@@ -23,8 +25,8 @@ DECIMAL_CONTEXT = decimal.Context(
 )
 
 
-MAX_DIGITS = 34          # significant digits of a number written in a policy, a fact or a parameters file
-MAX_EXPONENT = 100       # numbers lie within 10^-100 .. 10^100 in magnitude
+MAX_DIGITS = LIMITS.number_digits
+MAX_EXPONENT = LIMITS.number_exponent
 
 
 def number_problem(d: Decimal) -> str | None:
