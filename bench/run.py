@@ -185,25 +185,26 @@ pid = os.posix_spawn(argv[0], argv, os.environ,
                      file_actions=[(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1)])
 _, status = os.waitpid(pid, 0)
 wall = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(repr(wall), rss, os.waitstatus_to_exitcode(status))
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(repr(wall), ru.ru_maxrss, os.waitstatus_to_exitcode(status), repr(ru.ru_utime + ru.ru_stime))
 """
 
 
-def run_child(argv, cwd) -> tuple[float, int, int]:
-    """Wall seconds of the command alone, its peak RSS in KiB (largest process of its tree), its exit status."""
+def run_child(argv, cwd) -> tuple[float, int, int, float]:
+    """Wall seconds of the command alone, its peak RSS in KiB (largest process of its tree), its exit status,
+    and the CPU seconds (user + system) of its whole process tree."""
     p = subprocess.run([sys.executable, "-S", "-c", WRAPPER, *argv], cwd=cwd, stdin=subprocess.DEVNULL,
                        capture_output=True)
     try:
-        wall, rss, rc = p.stdout.split()
-        wall, rss, rc = float(wall), int(rss), int(rc)
+        wall, rss, rc, cpu = p.stdout.split()
+        wall, rss, rc, cpu = float(wall), int(rss), int(rc), float(cpu)
     except ValueError:
         sys.stderr.write(f"  ! measurement wrapper failed: {p.stderr.decode(errors='replace')[-600:]}\n")
-        return float("nan"), 0, p.returncode or 1
+        return float("nan"), 0, p.returncode or 1, float("nan")
     if rc != 0:
         shown = argv[3:] if argv[1] == "-c" else argv
         sys.stderr.write(f"  ! exit {rc}: {' '.join(shown)}\n    {p.stderr.decode(errors='replace').strip()[-600:]}\n")
-    return wall, rss, rc
+    return wall, rss, rc, cpu
 
 
 def cold_start(rounds: int, log):
@@ -223,7 +224,7 @@ def cold_start(rounds: int, log):
         run_child(argv, ROOT)
     for r in range(rounds):
         for name, argv in commands[r % len(commands):] + commands[:r % len(commands)]:
-            wall, _, rc = run_child(argv, ROOT)
+            wall, _, rc, _ = run_child(argv, ROOT)
             samples[name].append(wall * 1000)
             status[name] = status[name] or rc
         log(f"  round {r + 1}/{rounds}: " + ", ".join(f"{samples[n][-1]:.0f} ms" for n, _ in commands))
@@ -248,14 +249,15 @@ def batch(n_cases: int, rounds: int, tmp: str, log):
 
     runs = [(f"{n_cases} cases, --jobs 1", big, 1, n_cases), (f"{n_cases} cases, --jobs 2", big, 2, n_cases),
             ("100 cases, --jobs 1", small, 1, 100), ("100 cases, --jobs 2", small, 2, 100)]
-    samples = {name: {"wall": [], "rss": [], "rc": 0} for name, *_ in runs}
+    samples = {name: {"wall": [], "rss": [], "cpu": [], "rc": 0} for name, *_ in runs}
     checked = {}
     for r in range(rounds):
         for name, facts, jobs, n in runs[r % len(runs):] + runs[:r % len(runs)]:
             out = os.path.join(tmp, f"out-{jobs}-{n}.jsonl")
-            wall, rss, rc = run_child(argv(facts, jobs, out), ROOT)
+            wall, rss, rc, cpu = run_child(argv(facts, jobs, out), ROOT)
             s = samples[name]
             s["wall"].append(wall)
+            s["cpu"].append(cpu)
             s["rss"].append(rss)
             s["rc"] = s["rc"] or rc
             if name not in checked:
@@ -268,7 +270,7 @@ def batch(n_cases: int, rounds: int, tmp: str, log):
         s = samples[name]
         wall = statistics.median(s["wall"])
         rows.append({"name": name, "jobs": jobs, "cases": n, "wall_s": wall, "cases_per_s": n / wall,
-                     "rss_mb": statistics.median(s["rss"]) / 1024, "rss_max_mb": max(s["rss"]) / 1024,
+                     "rss_mb": statistics.median(s["rss"]) / 1024, "cpu_s": statistics.median(s["cpu"]), "rss_max_mb": max(s["rss"]) / 1024,
                      "walls": s["wall"], "exit": s["rc"], "check": checked[name]})
     return rows
 

@@ -185,15 +185,15 @@ def evaluate_record(pset: PolicySet, rec: Record, as_of: _dt.date | None, select
             if key in raw and key not in pset.inputs:
                 value = raw.pop(key)
                 if key == "id":
-                    case_id = value if isinstance(value, (str, int)) else str(value)
+                    if isinstance(value, Decimal) and value == value.to_integral_value() and abs(value) < 10**18:
+                        value = int(value)
+                    case_id = value if isinstance(value, (str, int)) and not isinstance(value, bool) else str(value)
                 else:
                     try:
                         case_as_of = value if isinstance(value, _dt.date) else _dt.date.fromisoformat(str(value))
                     except ValueError:
                         diags.append(Diagnostic("invalid-date", f"`as_of` is `{value}`, not a date written YYYY-MM-DD",
                                                 Span.point(rec.source, rec.number, 1)))
-    if isinstance(case_id, Decimal):
-        case_id = int(case_id) if case_id == case_id.to_integral_value() else str(case_id)
     line: dict = {"id": case_id, "record": rec.number}
     if not has_errors(diags):
         facts, fd = pset.check_facts(raw, rec.locator, rec.source)
