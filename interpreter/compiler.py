@@ -71,7 +71,9 @@ def _arith(op: str, span: Span | None):
 class Compiler:
     """Compiles the expressions of a checked set; `traced` selects the variant that records events."""
 
-    def __init__(self, checked: CheckedSet, traced: bool):
+    def __init__(self, checked: CheckedSet, traced: bool, params: dict | None = None):
+        """`params`: parameter tables whose single values the untraced variant may fold in as constants."""
+        self.params = params
         self.checked = checked
         self.traced = traced
         self.types = checked.types
@@ -107,7 +109,33 @@ class Compiler:
         fn = getattr(self, "c_" + type(node).__name__)(node)
         if self.traced and self._is_condition(node):
             return self._trace_condition(node, fn)
+        if not self.traced and not hasattr(fn, "const") and isinstance(node, _FOLDABLE) and self._constant_subtree(node):
+            try:
+                return _constant(fn(_NO_CASE, ()))
+            except (EvalFailure, _NotConstant, decimal.DecimalException):
+                return fn  # left to evaluation, which reports it with its position
         return fn
+
+    def _constant_subtree(self, node: A.Node) -> bool:
+        """Whether a node's value is the same for every case: literals and single-valued parameters only."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (A.Name, A.Field)) and id(n) in self.refs:
+                r = self.refs[id(n)]
+                table = (self.params or {}).get(r.policy, {}).get(r.name) if r.kind == "param" else None
+                if table is None or table.decl.kind != "value":
+                    return False
+                continue
+            if isinstance(n, (A.Binder, A.Index)) or (isinstance(n, A.Call) and n.func == "age"):
+                return False
+            for f in n.__dataclass_fields__:
+                child = getattr(n, f)
+                if isinstance(child, A.Node):
+                    stack.append(child)
+                elif isinstance(child, tuple):
+                    stack.extend(x for x in child if isinstance(x, A.Node))
+        return True
 
     def is_covered(self, node: A.Node) -> bool:
         """Whether condition coverage counts this node: a condition, or a true/false binder."""
@@ -232,8 +260,7 @@ class Compiler:
 
     # ---- leaves
     def c_Literal(self, n: A.Literal) -> Fn:
-        v = n.value
-        return lambda c, loc: v
+        return _constant(n.value)
 
     def c_Name(self, n: A.Name) -> Fn:
         return self._ref(self.refs[id(n)], n)
@@ -258,6 +285,9 @@ class Compiler:
             def param(c, loc):
                 return c.params[pid][name].current(c.as_of, pid)
             if not self.traced:
+                table = (self.params or {}).get(pid, {}).get(name)
+                if table is not None and table.decl.kind == "value":
+                    return _constant(table.value)
                 return param
 
             def traced_param(c, loc):
@@ -313,6 +343,19 @@ class Compiler:
             return self._ref(r, n)
         target = self.c(n.target)
         name = n.name
+        tr = self.refs.get(id(n.target)) if isinstance(n.target, A.Name) else None
+        if tr is not None and tr.kind == "local" and not self.traced:
+            d = tr.depth
+
+            def local_field(c, loc):  # `y.salary` for a binder's item: one step
+                v = loc[d]
+                if type(v) is Unknown:
+                    return v
+                x = v.get(name, _MISSING)
+                if x is _MISSING:
+                    return Unknown(frozenset([f"{v.path}.{name}"]))
+                return x
+            return local_field
 
         def field(c, loc):
             v = target(c, loc)
@@ -385,21 +428,20 @@ class Compiler:
         return binary
 
     def c_Compare(self, n: A.Compare) -> Fn:
-        import operator
         l, r = self.c(n.left), self.c(n.right)
-        op = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-              ">": operator.gt, ">=": operator.ge}[n.op]
-
-        def compare(c, loc):
-            a = l(c, loc)
-            b = r(c, loc)
-            if type(a) is Unknown or type(b) is Unknown:
-                return _merge(a, b)
-            return op(a, b)
-        return compare
+        k = getattr(r, "const", _NOT_CONST)
+        if k is not _NOT_CONST and type(k) is not Unknown:
+            return _compare_const(n.op, l, k)
+        return _compare(n.op, l, r)
 
     def c_BoolOp(self, n: A.BoolOp) -> Fn:
         l, r = self.c(n.left), self.c(n.right)
+        if not self.traced:
+            k = getattr(l, "const", _NOT_CONST)
+            if k is True:
+                return _constant(True) if n.op == "or" else r
+            if k is False:
+                return r if n.op == "or" else _constant(False)
         if n.op == "and":
             def and_(c, loc):
                 a = l(c, loc)
@@ -447,6 +489,11 @@ class Compiler:
 
     def c_If(self, n: A.If) -> Fn:
         cond, then, orelse = self.c(n.cond), self.c(n.then), self.c(n.orelse)
+        k = getattr(cond, "const", _NOT_CONST)
+        if not self.traced and k is True:
+            return then
+        if not self.traced and k is False:
+            return orelse
 
         def if_(c, loc):
             k = cond(c, loc)
@@ -515,6 +562,11 @@ class Compiler:
                         v = _quiet(piece, c, loc)
                         out.append("?" if type(v) is Unknown else _display(v))
                 return "".join(out)
+
+        if not traced:
+            fast = _fast_binder(kind, coll, body)
+            if fast is not None:
+                return fast
 
         def run(c, loc):
             xs = coll(c, loc)
@@ -606,6 +658,149 @@ def _note_supplied(c, pv, pid: str, name: str, key, v):
     text = name if key is None else f"{name}[{format_value(key)}]"
     c.stack[-1].append({"kind": "value", "text": text, "label": f"{text} supplied by {src}", "policy": pid,
                         "name": name, "status": "value", "value": _jsonable(v)})
+
+
+_NOT_CONST = object()
+_FOLDABLE = (A.Binary, A.Unary, A.Compare, A.BoolOp, A.Not, A.In, A.If, A.ListExpr, A.Call)
+
+
+class _NotConstant(Exception):
+    pass
+
+
+class _NoCase:
+    """Stands for the case while folding constants: touching it means the value is not constant."""
+
+    def __getattr__(self, name):
+        raise _NotConstant(name)
+
+
+_NO_CASE = _NoCase()
+
+
+def _constant(v) -> Fn:
+    def const(c, loc):
+        return v
+    const.const = v
+    return const
+
+
+def _compare(op: str, l: Fn, r: Fn) -> Fn:
+    """A comparison closure per operator, so the comparison itself is inline."""
+    if op == ">=":
+        def cmp(c, loc):
+            a, b = l(c, loc), r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return a >= b
+    elif op == "<=":
+        def cmp(c, loc):
+            a, b = l(c, loc), r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return a <= b
+    elif op == ">":
+        def cmp(c, loc):
+            a, b = l(c, loc), r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return a > b
+    elif op == "<":
+        def cmp(c, loc):
+            a, b = l(c, loc), r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return a < b
+    elif op == "==":
+        def cmp(c, loc):
+            a, b = l(c, loc), r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return a == b
+    else:
+        def cmp(c, loc):
+            a, b = l(c, loc), r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return a != b
+    return cmp
+
+
+def _compare_const(op: str, l: Fn, k) -> Fn:
+    """A comparison with a constant right side."""
+    if op == ">=":
+        def cmp(c, loc):
+            a = l(c, loc)
+            return a if type(a) is Unknown else a >= k
+    elif op == "<=":
+        def cmp(c, loc):
+            a = l(c, loc)
+            return a if type(a) is Unknown else a <= k
+    elif op == ">":
+        def cmp(c, loc):
+            a = l(c, loc)
+            return a if type(a) is Unknown else a > k
+    elif op == "<":
+        def cmp(c, loc):
+            a = l(c, loc)
+            return a if type(a) is Unknown else a < k
+    elif op == "==":
+        def cmp(c, loc):
+            a = l(c, loc)
+            return a if type(a) is Unknown else a == k
+    else:
+        def cmp(c, loc):
+            a = l(c, loc)
+            return a if type(a) is Unknown else a != k
+    return cmp
+
+
+def _fast_binder(kind: str, coll: Fn, body: Fn) -> Fn | None:
+    """Binders specialised by kind, for the untraced path: the body gets its item directly."""
+    if kind == "all":
+        def all_(c, loc):
+            xs = coll(c, loc)
+            if type(xs) is Unknown:
+                return xs
+            unknown = None
+            for x in xs:
+                v = body(c, loc + (x,))
+                if v is False:
+                    return False
+                if v is not True:
+                    unknown = v if unknown is None else unknown | v
+            return True if unknown is None else unknown
+        return all_
+    if kind == "any":
+        def any_(c, loc):
+            xs = coll(c, loc)
+            if type(xs) is Unknown:
+                return xs
+            unknown = None
+            for x in xs:
+                v = body(c, loc + (x,))
+                if v is True:
+                    return True
+                if v is not False:
+                    unknown = v if unknown is None else unknown | v
+            return False if unknown is None else unknown
+        return any_
+    if kind == "filter":
+        def filter_(c, loc):
+            xs = coll(c, loc)
+            if type(xs) is Unknown:
+                return xs
+            out = []
+            unknown = None
+            for x in xs:
+                v = body(c, loc + (x,))
+                if v is True:
+                    out.append(x)
+                elif v is not False:
+                    unknown = v if unknown is None else unknown | v
+            return out if unknown is None else unknown
+        return filter_
+    return None
 
 
 def _quiet(fn: Fn, c, loc):

@@ -123,8 +123,8 @@ class _CompiledOutcome:
 
 
 class _Compiled:
-    def __init__(self, checked: CheckedSet, traced: bool):
-        comp = Compiler(checked, traced)
+    def __init__(self, checked: CheckedSet, traced: bool, params=None):
+        comp = Compiler(checked, traced, params)
         self.outcomes: list[_CompiledOutcome] = []
         for p in checked.policies.values():
             for name, r in p.rules.items():
@@ -227,9 +227,9 @@ class PolicySet:
         self.files = files
         self.policies = checked.policies
         self.inputs = checked.inputs
-        self._plain = _Compiled(checked, traced=False)
-        self._traced: _Compiled | None = None
         self.params = default_tables(self.policies)
+        self._plain = _Compiled(checked, traced=False, params=self.params)
+        self._traced: _Compiled | None = None
 
     def with_params(self, raw: Any, locator=None, file: str = "<params>") -> tuple["PolicySet", list[Diagnostic]]:
         """A copy of this set whose parameter values are overridden by `{policy id: {parameter: value}}`.
@@ -240,6 +240,7 @@ class PolicySet:
         clone = object.__new__(PolicySet)
         clone.__dict__.update(self.__dict__)
         clone.params = tables
+        clone._plain = None  # compiled again, on first use, with these values folded in
         return clone, diags
 
     def coverage_universe(self) -> dict[str, dict[tuple, dict]]:
@@ -286,8 +287,13 @@ class PolicySet:
                     walk(e.node, pid)
         return out
 
+    def _compiled_plain(self) -> _Compiled:
+        if self._plain is None:
+            self._plain = _Compiled(self.checked, traced=False, params=self.params)
+        return self._plain
+
     def outcome_names(self) -> list[tuple[str, str]]:
-        return [(o.policy.id, o.name) for o in self._plain.outcomes]
+        return [(o.policy.id, o.name) for o in self._compiled_plain().outcomes]
 
     def check_facts(self, raw: Any, locator=None, file: str = "<facts>") -> tuple[dict, list[Diagnostic]]:
         """Check raw facts against the set's inputs: (runtime facts, diagnostics)."""
@@ -318,7 +324,7 @@ class PolicySet:
         as_of = as_of or _dt.date.today()
         if trace and self._traced is None:
             self._traced = _Compiled(self.checked, traced=True)
-        compiled = self._traced if trace else self._plain
+        compiled = self._traced if trace else self._compiled_plain()
         wanted = set(outcomes) if outcomes is not None else None
         case = _Case(facts, as_of, self.params, seen)
         results = []
@@ -373,6 +379,14 @@ class PolicySet:
         return Evaluation(as_of, results, self._supplied())
 
     def _supplied(self) -> list[dict]:
+        cached = self.__dict__.get("_supplied_cache")
+        if cached is not None and cached[0] is self.params:
+            return cached[1]
+        out = self._supplied_now()
+        self.__dict__["_supplied_cache"] = (self.params, out)
+        return out
+
+    def _supplied_now(self) -> list[dict]:
         out = []
         for pid, table in self.params.items():
             for name, pv in table.items():
