@@ -6,7 +6,6 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
-from .diagnostics import has_errors
 from .engine import Evaluation, PolicySet
 
 __all__ = ["Interview", "STOP", "dump_facts"]
@@ -123,7 +122,7 @@ class Interview:
         while True:
             if kind == "record":
                 if nullable:
-                    text = self.answer(f"  Is there one? (yes/no) ")
+                    text = self.answer("  Is there one? (yes/no) ")
                     if text.lower() in _NO or text.lower() in ("none", "null"):
                         return None
                     if text.lower() not in _YES:

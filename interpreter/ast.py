@@ -9,7 +9,7 @@ from .diagnostics import Span
 from .values import Duration
 
 __all__ = [
-    "Node", "Literal", "Name", "Field", "Index", "Unary", "Binary", "Compare",
+    "walk", "Node", "Literal", "Name", "Field", "Index", "Unary", "Binary", "Compare",
     "BoolOp", "Not", "In", "If", "ListExpr", "Call", "Binder",
 ]
 
@@ -128,3 +128,17 @@ class Binder(Node):
     body: Node
     span: Span | None = _span()
     var_span: Span | None = _span()
+
+
+def walk(node: Node):
+    """Every node of an expression, the node itself first; iterative, so depth cannot overflow."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        for f in n.__dataclass_fields__:
+            child = getattr(n, f)
+            if isinstance(child, Node):
+                stack.append(child)
+            elif isinstance(child, tuple):
+                stack.extend(x for x in child if isinstance(x, Node))

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import PolicySet
 from .facts import read_facts_text
-from .loader import decode_text, read_source
+from .loader import read_source
 from .render import to_json
 
 __all__ = ["Record", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch", "completed_lines"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from . import ast as A
 from .builtins import BUILTINS
 from .diagnostics import Diagnostic, Span
-from .model import ExceptionDecl, Expr, InputDecl, Policy, RuleDecl, SharedInputs, Template
+from .model import ExceptionDecl, Expr, InputDecl, Policy, RuleDecl, SharedInputs
 from .types import (ANY, BOOL, DATE, DURATION, ERROR, NULL, NUMBER, STRING, ListT, Nullable, RecordT, Type,
                     describe, strip_null, unify)
 
@@ -185,9 +185,9 @@ class _Checker:
     def _check_each(self, p: Policy, r: RuleDecl):
         """An `each` label belongs to the binders of the rule whose variable it mentions."""
         placeholders = [x for x in r.each.parts if isinstance(x, Expr) and x.node is not None]
-        used = {n.name for x in placeholders for n in _walk(x.node) if isinstance(n, A.Name)}
+        used = {n.name for x in placeholders for n in A.walk(x.node) if isinstance(n, A.Name)}
         roots = [e.node for e in [r.expr, r.base] + [x.value for x in r.exceptions] if e is not None and e.node is not None]
-        binders = [n for root in roots for n in _walk(root) if isinstance(n, A.Binder) and n.var in used]
+        binders = [n for root in roots for n in A.walk(root) if isinstance(n, A.Binder) and n.var in used]
         if not binders:
             self.error("template", "`each` must mention the variable of a binder in the rule, such as `{y.year}`",
                        r.each.span, "the label is shown for each item the binder goes through")
@@ -396,7 +396,7 @@ class _Checker:
                 return param.type
         else:
             self.infer(tgt, env)
-        self.error("not-indexable", f"only parameter tables can be indexed, as in `average_salary[2023]`", n.span)
+        self.error("not-indexable", "only parameter tables can be indexed, as in `average_salary[2023]`", n.span)
         return ERROR
 
     def i_Unary(self, n: A.Unary, env):
@@ -590,20 +590,6 @@ class _Checker:
                     if id(decl) not in self.used_shared:
                         self.warn("unused-input", f"shared input `{name}` is read by no policy", decl.span)
         return self.out
-
-
-def _walk(node: A.Node):
-    """Every node of an expression, iteratively."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        for f in n.__dataclass_fields__:
-            child = getattr(n, f)
-            if isinstance(child, A.Node):
-                stack.append(child)
-            elif isinstance(child, tuple):
-                stack.extend(x for x in child if isinstance(x, A.Node))
 
 
 def _a(word: str) -> str:

@@ -145,7 +145,6 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
     An empty answer or Ctrl-D stops; decisions are shown as soon as they are settled.
     """
     from .ask import Interview, dump_facts
-    from .render import render_result_text
     pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text")
     raw = {}
     if facts_path:

@@ -118,23 +118,14 @@ class Compiler:
 
     def _constant_subtree(self, node: A.Node) -> bool:
         """Whether a node's value is the same for every case: literals and single-valued parameters only."""
-        stack = [node]
-        while stack:
-            n = stack.pop()
+        for n in A.walk(node):
             if isinstance(n, (A.Name, A.Field)) and id(n) in self.refs:
                 r = self.refs[id(n)]
                 table = (self.params or {}).get(r.policy, {}).get(r.name) if r.kind == "param" else None
                 if table is None or table.decl.kind != "value":
                     return False
-                continue
-            if isinstance(n, (A.Binder, A.Index)) or (isinstance(n, A.Call) and n.func == "age"):
+            elif isinstance(n, (A.Binder, A.Index)) or (isinstance(n, A.Call) and n.func == "age"):
                 return False
-            for f in n.__dataclass_fields__:
-                child = getattr(n, f)
-                if isinstance(child, A.Node):
-                    stack.append(child)
-                elif isinstance(child, tuple):
-                    stack.extend(x for x in child if isinstance(x, A.Node))
         return True
 
     def is_covered(self, node: A.Node) -> bool:
@@ -156,7 +147,6 @@ class Compiler:
         operands = None
         if isinstance(node, (A.Compare, A.In)):
             left, right = (node.left, node.right) if isinstance(node, A.Compare) else (node.item, node.collection)
-            lf, rf = self.c_plain(left), self.c_plain(right)
             operands = (self._operand_fn(left), self._operand_fn(right))
             op = node.op if isinstance(node, A.Compare) else ("not in" if node.negated else "in")
         else:
@@ -401,7 +391,7 @@ class Compiler:
     def c_Binary(self, n: A.Binary) -> Fn:
         l, r = self.c(n.left), self.c(n.right)
         lt, rt = self.types[id(n.left)], self.types[id(n.right)]
-        from .types import DATE, DURATION, NUMBER, STRING
+        from .types import DATE, NUMBER
         span = n.span
         if lt == NUMBER and rt == NUMBER:
             op = _arith(n.op, span)

@@ -5,7 +5,7 @@ A diagnostic is data. Stages return lists of them; only the command line
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["Span", "Diagnostic", "DiagnosticError", "has_errors", "sort_diagnostics"]
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from .checker import CheckedSet, check
@@ -249,22 +248,14 @@ class PolicySet:
         out: dict[str, dict[tuple, dict]] = {pid: {} for pid in self.policies}
 
         def walk(node, pid):
-            stack = [node]
+            if node is None:
+                return
             chained: set[int] = set()  # `a and b and c` counts once, not also as `a and b`
-            while stack:
-                n = stack.pop()
-                if n is None:
-                    continue
+            for n in A.walk(node):
                 if isinstance(n, A.BoolOp) and isinstance(n.left, A.BoolOp) and n.left.op == n.op:
                     chained.add(id(n.left))
                 if comp.is_covered(n) and id(n) not in chained:
                     out[pid][span_key(n.span)] = {"kind": "condition", "text": to_text(n), "span": n.span}
-                for f in getattr(n, "__dataclass_fields__", {}):
-                    child = getattr(n, f)
-                    if isinstance(child, A.Node):
-                        stack.append(child)
-                    elif isinstance(child, tuple):
-                        stack.extend(x for x in child if isinstance(x, A.Node))
 
         for pid, p in self.policies.items():
             for name, r in p.rules.items():

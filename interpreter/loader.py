@@ -282,7 +282,7 @@ def to_decimal(v: Any) -> Any:
     return v
 
 
-def _type_of_value(v: Any) -> Type | None:
+def type_of_value(v: Any) -> Type | None:
     if isinstance(v, bool):
         return BOOL
     if isinstance(v, (int, Decimal)):
@@ -292,7 +292,7 @@ def _type_of_value(v: Any) -> Type | None:
     if isinstance(v, str):
         return STRING
     if isinstance(v, list):
-        items = {_type_of_value(x) for x in v}
+        items = {type_of_value(x) for x in v}
         if len(items) == 1:
             return ListT(items.pop())
         return None
@@ -424,7 +424,7 @@ class _Builder:
                         self.diags.append(Diagnostic("invalid-number", f"a value of parameter `{name}` {problem}", span))
                         p.type = NUMBER
                         return p
-        inferred = {_type_of_value(v) for v in values}
+        inferred = {type_of_value(v) for v in values}
         if None in inferred or len(inferred) > 1:
             self.diags.append(Diagnostic("parameter-type", f"the values of parameter `{name}` do not share one type",
                                          span, help="use values of one type: numbers, strings, dates or true/false"))

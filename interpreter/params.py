@@ -8,8 +8,9 @@ from typing import Any
 
 from .compiler import EvalFailure
 from .diagnostics import Diagnostic, Span
+from .loader import type_of_value
 from .model import ParamDecl, Policy
-from .types import BOOL, DATE, NUMBER, STRING, ListT, Type, describe
+from .types import NUMBER, ListT, describe
 from .values import Unknown, number_problem
 
 __all__ = ["ParamValues", "default_tables", "apply_overrides"]
@@ -78,18 +79,6 @@ def default_tables(policies: dict[str, Policy]) -> dict[str, dict[str, ParamValu
     return {pid: {n: ParamValues(d) for n, d in p.params.items()} for pid, p in policies.items()}
 
 
-def _type_of(v: Any) -> Type | None:
-    if isinstance(v, bool):
-        return BOOL
-    if isinstance(v, (int, Decimal)):
-        return NUMBER
-    if isinstance(v, _dt.date):
-        return DATE
-    if isinstance(v, str):
-        return STRING
-    return None
-
-
 def _number(v):
     return Decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
@@ -135,7 +124,7 @@ def apply_overrides(tables: dict[str, dict[str, ParamValues]], policies: dict[st
             decl = pv.decl
 
             def check_scalar(v, *path) -> bool:
-                t = _type_of(v)
+                t = None if isinstance(v, list) else type_of_value(v)
                 want = decl.type.item if isinstance(decl.type, ListT) else decl.type
                 if isinstance(v, list) and isinstance(decl.type, ListT):
                     return all(check_scalar(x, *path, i) for i, x in enumerate(v))

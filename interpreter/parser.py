@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Callable
 
 from lark import Lark, Token, Tree
