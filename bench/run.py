@@ -2,7 +2,7 @@
 """Benchmark of the policy interpreter on measure 1 of the Urumqi policies (permanent residence).
 
     python bench/run.py            # the full run (a few minutes)
-    python bench/run.py --quick    # a smoke run (well under a minute)
+    python bench/run.py --quick    # a smoke run (under a minute)
     python bench/run.py --profile  # cProfile of the trace-off path, top costs
 
 See bench/README.md for what each number means. Nothing is written into the

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from .engine import Evaluation, PolicySet
+from .loader import parse_iso_date
 
 __all__ = ["Interview", "STOP", "dump_facts"]
 
@@ -175,10 +176,10 @@ class Interview:
                 return None, f"`{text}` is not a whole number."
             return d, None
         if kind == "date":
-            try:
-                return _dt.date.fromisoformat(text), None
-            except ValueError:
-                return None, f"`{text}` is not a date; write it as YYYY-MM-DD, e.g. 2024-06-30."
+            parsed = parse_iso_date(text)
+            if parsed is None:
+                return None, f"`{text}` is not a date that exists; write it as YYYY-MM-DD, e.g. 2024-06-30."
+            return parsed, None
         if values:
             if text.isdigit() and 1 <= int(text) <= len(values):
                 return values[int(text) - 1], None

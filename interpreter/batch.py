@@ -20,7 +20,7 @@ from typing import Any, Iterator
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import PolicySet
 from .facts import read_facts_text
-from .loader import read_source
+from .loader import parse_iso_date, read_source
 from .render import to_json
 
 __all__ = ["Record", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch", "completed_lines"]
@@ -189,9 +189,8 @@ def evaluate_record(pset: PolicySet, rec: Record, as_of: _dt.date | None, select
                         value = int(value)
                     case_id = value if isinstance(value, (str, int)) and not isinstance(value, bool) else str(value)
                 else:
-                    try:
-                        case_as_of = value if isinstance(value, _dt.date) else _dt.date.fromisoformat(str(value))
-                    except ValueError:
+                    case_as_of = value if isinstance(value, _dt.date) else parse_iso_date(str(value))
+                    if case_as_of is None:
                         diags.append(Diagnostic("invalid-date", f"`as_of` is `{value}`, not a date written YYYY-MM-DD",
                                                 Span.point(rec.source, rec.number, 1)))
     line: dict = {"id": case_id, "record": rec.number}

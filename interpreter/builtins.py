@@ -97,7 +97,10 @@ def _len_sig(args):
 def _round_impl(ctx, x, places=Decimal(0)):
     if places != places.to_integral_value() or not (-30 <= places <= 30):
         raise EvalError("invalid-argument", f"round() needs a whole number of places from -30 to 30, not {places}")
-    return x.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
+    try:
+        return x.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
+    except ArithmeticError:
+        raise EvalError("invalid-argument", f"round({x}, {places}) would need more than 34 digits")
 
 
 MAX_RANGE = LIMITS.range_items
@@ -122,6 +125,8 @@ def _duration(unit: str):
 
 
 def _make_date(ctx, y, m, d):
+    if any(x != x.to_integral_value() for x in (y, m, d)):
+        raise EvalError("invalid-argument", f"date() needs whole numbers, not {y}, {m}, {d}")
     try:
         return _dt.date(int(y), int(m), int(d))
     except (ValueError, OverflowError):

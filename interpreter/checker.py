@@ -65,6 +65,10 @@ class _Checker:
                 continue
             self.policies[p.id] = p
         self.shared = shared
+        for s in shared:
+            for name, decl in s.inputs.items():
+                if name in RESERVED:
+                    self.error("reserved-name", _reserved_message(name), decl.span)
         self.visible: dict[str, dict[str, InputDecl]] = {}
         for p in self.policies.values():
             self.visible[p.id] = self._visible_inputs(p)
@@ -133,12 +137,15 @@ class _Checker:
 
     def check_names(self, p: Policy):
         seen: dict[str, str] = {}
-        for kind, table in (("input", p.inputs), ("parameter", p.params), ("rule", p.rules), ("outcome", p.outcomes)):
+        shared = {n: d for n, d in self.visible[p.id].items() if n not in p.inputs}
+        for kind, table in (("shared input", shared), ("input", p.inputs), ("parameter", p.params), ("rule", p.rules),
+                            ("outcome", p.outcomes)):
             for n, decl in table.items():
                 if n in seen:
-                    self.error("duplicate-name", f"`{n}` is both {_a(seen[n])} and {_a(kind)} of this policy", decl.span)
-                elif n == "today":
-                    self.error("reserved-name", "`today` is the evaluation date and cannot be redefined", decl.span)
+                    where = "" if seen[n] != "shared input" else " (declared in the set's inputs file)"
+                    self.error("duplicate-name", f"`{n}` is both {_a(seen[n])}{where} and {_a(kind)} of this policy", decl.span)
+                elif n in RESERVED and kind != "shared input":
+                    self.error("reserved-name", _reserved_message(n), decl.span)
                 else:
                     seen[n] = kind
         for alias, (target, span, key_span) in p.uses.items():
@@ -205,13 +212,22 @@ class _Checker:
 
     def _rule_value(self, p: Policy, r: RuleDecl) -> Type:
         if r.expr is not None:
-            return self.expr(r.expr, _Env(p))
+            t = self.expr(r.expr, _Env(p))
+            return Nullable(t) if r.nullable and t not in (ERROR, NULL) and not isinstance(t, Nullable) else t
         t = self.expr(r.base, _Env(p))
+        if r.nullable and t not in (ERROR, NULL) and not isinstance(t, Nullable):
+            t = Nullable(t)
         excs = list(r.exceptions) + self.out.amendments.get((p.id, r.name), [])
         for exc in excs:
             env = _Env(self.policies[exc.policy_id])
             self.condition(exc.when, env, "an exception's `when`")
             vt = self.expr(exc.value, env)
+            gives_null = vt == NULL or isinstance(vt, Nullable)
+            if gives_null and not r.nullable and not (t == NULL or isinstance(t, Nullable)):
+                self.error("nullable-rule", f"this exception can give null, but rule `{r.name}` is not declared nullable",
+                           exc.value.node.span if exc.value.node is not None else exc.value.span,
+                           f"add `nullable: true` to rule `{r.name}` so that every reader tests it for null")
+                continue
             u = unify(t, vt)
             if u is None:
                 self.error("type-mismatch", f"the exception gives {describe(vt)} but rule `{r.name}` is {describe(t)}",
@@ -439,6 +455,8 @@ class _Checker:
                 return BOOL
             if unify(strip_null(lt), strip_null(rt)) is None:
                 self.error("type-mismatch", f"cannot compare {describe(lt)} with {describe(rt)}", n.span)
+            self._check_allowed(n.left, n.right, env)
+            self._check_allowed(n.right, n.left, env)
             return BOOL
         lt, rt = self.value(n.left, env), self.value(n.right, env)
         if ERROR in (lt, rt):
@@ -463,14 +481,44 @@ class _Checker:
             self.error("type-mismatch", f"`not` needs true or false, not {describe(t)}", n.operand.span)
         return BOOL
 
+    def _allowed_values(self, node: A.Node, env: _Env) -> list | None:
+        """The `values:` a string input (or a field of a record input) is declared to take."""
+        spec = None
+        if isinstance(node, A.Name):
+            r = self.out.refs.get(id(node))
+            if r is not None and r.kind == "input":
+                spec = self.visible[env.policy.id][r.name].spec
+        elif isinstance(node, A.Field) and isinstance(node.target, A.Name):
+            r = self.out.refs.get(id(node.target))
+            if r is not None and r.kind == "input":
+                outer = self.visible[env.policy.id][r.name].spec
+                if isinstance(outer, dict):
+                    fields = outer.get("fields") if "type" in outer else outer
+                    spec = (fields or {}).get(node.name)
+        if isinstance(spec, dict):
+            return spec.get("values")
+        return None
+
+    def _check_allowed(self, subject: A.Node, literal: A.Node, env: _Env):
+        allowed = self._allowed_values(subject, env)
+        literals = [literal] if isinstance(literal, A.Literal) else (
+            list(literal.items) if isinstance(literal, A.ListExpr) else [])
+        for lit in literals:
+            if allowed and isinstance(lit, A.Literal) and isinstance(lit.value, str) and lit.value not in allowed:
+                self.error("unknown-value", f"`{_text_of(subject)}` is never `{lit.value}`; it is one of: "
+                           + ", ".join(allowed), lit.span, _suggest(lit.value, allowed))
+
     def i_In(self, n: A.In, env):
         it = self.value(n.item, env)
         ct = self.value(n.collection, env)
+        self._check_allowed(n.item, n.collection, env)
         if ERROR in (it, ct):
             return BOOL
         if ct == STRING and it == STRING:
             return BOOL
-        if not isinstance(ct, ListT):
+        if ct == STRING:
+            self.error("type-mismatch", f"`in` a string looks for a string in it, not {describe(it)}", n.item.span)
+        elif not isinstance(ct, ListT):
             self.error("type-mismatch", f"`in` needs a list (or a string) on its right, not {describe(ct)}", n.collection.span)
         elif unify(it, ct.item) is None:
             self.error("type-mismatch", f"{describe(it)} can never be in a list of {ct.item}", n.span)
@@ -590,6 +638,15 @@ class _Checker:
                     if id(decl) not in self.used_shared:
                         self.warn("unused-input", f"shared input `{name}` is read by no policy", decl.span)
         return self.out
+
+
+RESERVED = {"today", "and", "or", "not", "in", "if", "then", "else", "true", "false", "null"}
+
+
+def _reserved_message(name: str) -> str:
+    if name == "today":
+        return "`today` is the evaluation date and cannot be redefined"
+    return f"`{name}` is a word of the expression language and cannot be a name"
 
 
 def _a(word: str) -> str:

@@ -12,7 +12,7 @@ from .diagnostics import Diagnostic, Span, has_errors
 from .batch import batch_kind
 from .engine import load
 from .facts import read_facts_file, read_facts_text
-from .loader import decode_text
+from .loader import decode_text, parse_iso_date
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 
@@ -25,10 +25,10 @@ class DateType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, _dt.date):
             return value
-        try:
-            return _dt.date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"`{value}` is not a date written YYYY-MM-DD (and existing)", param, ctx)
+        parsed = parse_iso_date(value)
+        if parsed is None:
+            self.fail(f"`{value}` is not a date that exists, written YYYY-MM-DD", param, ctx)
+        return parsed
 
 
 def _emit_diagnostics(diags: list[Diagnostic], fmt: str, sources: SourceCache, extra: dict | None = None):

@@ -491,7 +491,14 @@ class Compiler:
                 return then(c, loc)
             if k is False:
                 return orelse(c, loc)
-            a, b = then(c, loc), orelse(c, loc)
+            try:  # either branch may be the one taken: an error in one is not yet an error
+                a = then(c, loc)
+            except EvalFailure:
+                return k
+            try:
+                b = orelse(c, loc)
+            except EvalFailure:
+                return k
             if type(a) is not Unknown and type(b) is not Unknown and a == b:
                 return a
             return _merge(_merge(k, a), b)

@@ -191,9 +191,12 @@ def _exceptions_fn(comp: Compiler, p: Policy, r, checked: CheckedSet, traced: bo
                     if type(v) is Unknown:
                         result = result | v
         if traced and fired:
-            b = base(c, loc)
+            try:
+                b = _jsonable(base(c, loc))
+            except EvalFailure as e:
+                b = f"not computed ({e.message})"
             c.stack[-1].append({"kind": "value", "text": r.base.text, "label": "base value replaced by the exception",
-                                "status": "skipped", "value": _jsonable(b)})
+                                "status": "skipped", "value": b})
         return result
     return rule
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import re
 from decimal import Decimal
 from typing import Any
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
-from .loader import decode_text, read_source
+from .loader import decode_text, parse_iso_date, read_source
 from .limits import LIMITS
 from .model import InputDecl
 from .types import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
@@ -80,6 +81,8 @@ class _FactChecker:
             if isinstance(v, bool):
                 return v
         elif t_inner == NUMBER:
+            if isinstance(v, float):  # from the Python API: read through its shortest text, as written
+                v = Decimal(repr(v)) if v == v and v not in (float("inf"), float("-inf")) else Decimal(repr(v).replace("inf", "Infinity"))
             if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
                 d = Decimal(v)
                 problem = number_problem(d)
@@ -109,13 +112,13 @@ class _FactChecker:
             elif isinstance(v, _dt.date):
                 return v
             elif isinstance(v, str):
-                try:
-                    if len(v) == 10:
-                        return _dt.date.fromisoformat(v)
-                except ValueError:
+                parsed = parse_iso_date(v)
+                if parsed is not None:
+                    return parsed
+                if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", v):
                     self.err("invalid-date", f"fact `{name}` is `{v}`, which is not a date that exists", path)
-                    return _BAD
-                self.err("invalid-date", f"fact `{name}` must be a date written YYYY-MM-DD, not `{v}`", path)
+                else:
+                    self.err("invalid-date", f"fact `{name}` must be a date written YYYY-MM-DD, not `{v}`", path)
                 return _BAD
         elif isinstance(t_inner, ListT):
             if isinstance(v, list):
@@ -157,7 +160,7 @@ _BAD = object()
 def _kind(v) -> str:
     if isinstance(v, bool):
         return "true/false"
-    if isinstance(v, (int, Decimal)):
+    if isinstance(v, (int, float, Decimal)):
         return "a number"
     if isinstance(v, _dt.date):
         return "a date"

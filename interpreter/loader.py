@@ -5,6 +5,7 @@ import datetime as _dt
 import difflib
 import json
 import os
+import re
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -22,10 +23,11 @@ from .parser import ParseFailure, parse_expression
 from .values import number_problem
 from .types import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
 
-__all__ = ["discover", "read_source", "decode_text", "load_files", "schema_check", "INPUTS_FILE", "MAX_FILE_BYTES",
+__all__ = ["parse_iso_date", "discover", "read_source", "decode_text", "load_files", "schema_check", "INPUTS_FILE", "MAX_FILE_BYTES",
            "to_decimal"]
 
 INPUTS_FILE = "inputs.yaml"
+INPUTS_FILES = ("inputs.yaml", "inputs.yml")
 MAX_FILE_BYTES = LIMITS.file_bytes
 _YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -61,9 +63,10 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic], set[str
             files.extend(found)
         elif p.exists():
             files.append(str(p))
-            beside = p.parent / INPUTS_FILE
-            if p.name != INPUTS_FILE and beside.is_file():
-                implied.append(str(beside))
+            for name in INPUTS_FILES:
+                beside = p.parent / name
+                if p.name not in INPUTS_FILES and beside.is_file():
+                    implied.append(str(beside))
         else:
             diags.append(Diagnostic("file-not-found", f"`{raw}` does not exist", Span.point(raw, 1, 1)))
     seen: set[str] = set()
@@ -272,6 +275,19 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
 
 # ---------------------------------------------------------------- model building
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_iso_date(text: str) -> _dt.date | None:
+    """A date written exactly YYYY-MM-DD that exists, else None."""
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def to_decimal(v: Any) -> Any:
     if isinstance(v, bool):
         return v
@@ -348,6 +364,16 @@ class _Builder:
             node = None
         return Expr(text, span, node)
 
+    def date(self, value: Any, *path) -> _dt.date | None:
+        """A date written plainly or in quotes (YYYY-MM-DD); None, with a diagnostic, for anything else."""
+        if value is None or isinstance(value, _dt.date):
+            return value
+        parsed = parse_iso_date(str(value))
+        if parsed is None:
+            self.diags.append(Diagnostic("invalid-date", f"`{path[-1]}` must be a date that exists, written YYYY-MM-DD, "
+                                         f"not `{value}`", self.span(*path)))
+        return parsed
+
     def template(self, text: str, *path) -> Template:
         """Split `text {expr} text` into segments and placeholders parsed at their exact positions."""
         path = tuple(path)
@@ -405,12 +431,15 @@ class _Builder:
             values = [v for v in d["by_year"].values() if v is not None]
         else:
             p.kind = "steps"
-            p.steps = sorted(((s["from"], to_decimal(s["value"])) for s in d["steps"]), key=lambda x: x[0])
+            starts = [self.date(s["from"], *path, "steps", i, "from") for i, s in enumerate(d["steps"])]
+            p.steps = sorted(((start, to_decimal(s["value"])) for start, s in zip(starts, d["steps"]) if start),
+                             key=lambda x: x[0])
             values = [s["value"] for s in d["steps"]]
-            for i, s in enumerate(d["steps"]):
-                if not isinstance(s["from"], _dt.date):
-                    self.diags.append(Diagnostic("invalid-date", f"`from` must be a date, not `{s['from']}`",
-                                                 self.span(*path, "steps", i, "from")))
+        for v in values:
+            if isinstance(v, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?%", v.strip()):
+                self.diags.append(Diagnostic("parameter-value", f"parameter `{name}` is the text `{v}`, not a number",
+                                             span, help=f"parameter values are data, not expressions: write {v} as "
+                                             f"{Decimal(v.strip()[:-1]).scaleb(-2)}"))
         if p.allowed is not None:
             for v in values:
                 if to_decimal(v) not in p.allowed:
@@ -456,12 +485,8 @@ class _Builder:
         in_force = doc.get("in_force") or {}
         pol = Policy(id=pid, title=str(doc["title"]), file=self.file, span=self.span("id"),
                      source=dict(doc.get("source") or {}),
-                     in_force_from=in_force.get("from") if isinstance(in_force.get("from"), _dt.date) else None,
-                     in_force_until=in_force.get("until") if isinstance(in_force.get("until"), _dt.date) else None)
-        for k in ("from", "until"):
-            if isinstance(in_force.get(k), str):
-                self.diags.append(Diagnostic("invalid-date", f"`{k}` must be a date such as 2024-05-18",
-                                             self.span("in_force", k)))
+                     in_force_from=self.date(in_force.get("from"), "in_force", "from"),
+                     in_force_until=self.date(in_force.get("until"), "in_force", "until"))
         for alias, target in (doc.get("uses") or {}).items():
             pol.uses[alias] = (target, self.span("uses", alias), self.loc.key_span(("uses", alias)) or self.span("uses", alias))
         pol.inputs = self.inputs(doc.get("inputs"), pid, ("inputs",))
@@ -471,6 +496,7 @@ class _Builder:
             path = ("rules", name)
             r = RuleDecl(name=name, label=str(d["label"]), cite=_text(d.get("cite")),
                          span=self.loc.key_span(path) or self.span(*path), note=_text(d.get("note")))
+            r.nullable = bool(d.get("nullable", False))
             if "each" in d:
                 r.each = self.template(str(d["each"]), *path, "each")
             if "expr" in d:
@@ -515,7 +541,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         return None, diags
     if doc is None:
         return None, [Diagnostic("empty-file", "file is empty; a policy needs at least `id` and `title`", Span.point(path, 1, 1))]
-    is_inputs = Path(path).name == INPUTS_FILE
+    is_inputs = Path(path).name in INPUTS_FILES
     diags += schema_check(doc, loc, path, "inputs.schema.json" if is_inputs else "policy.schema.json")
     if any(d.is_error for d in diags):
         return None, diags

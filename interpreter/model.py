@@ -78,6 +78,7 @@ class RuleDecl:
     exceptions: list[ExceptionDecl] = field(default_factory=list)
     note: str | None = None
     each: Template | None = None
+    nullable: bool = False
 
 
 @dataclass(eq=False)

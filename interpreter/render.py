@@ -327,7 +327,7 @@ def render_evaluation_text(ev: Evaluation, explain: bool = False, color: bool = 
 
 def use_color(stream) -> bool:
     """Colour only on a terminal, and never with NO_COLOR set."""
-    if "NO_COLOR" in os.environ:
+    if os.environ.get("NO_COLOR"):  # any non-empty value (no-color.org)
         return False
     try:
         return stream.isatty()
