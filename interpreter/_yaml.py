@@ -483,10 +483,10 @@ def _syntax_diagnostic(error: yaml.YAMLError, locator: Locator) -> Diagnostic:
             # an unclosed quote or bracket: point at where it was opened
             ctx = error.context_mark
             ch = locator._text[ctx.index:ctx.index + 1]
-            what = "quoted string" if "quoted" in opened else (f"`{ch}`" if ch in "[{" else "bracket")
+            what = "quoted string" if "quoted" in opened else (f"`{ch}`" if ch and ch in "[{" else "bracket")
             if "end of stream" in (error.problem or "") or "stream end" in (error.problem or ""):
                 mark = ctx
-                message = f"this {what} is never closed"
+                message = f"this {what} is never closed" if ch else "the file ends inside an unclosed `[` or `{`"
             else:
                 help = f"the {what} opened at line {ctx.line + 1}, column {ctx.column + 1} is not closed before this"
         if mark is not None:

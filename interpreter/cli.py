@@ -67,11 +67,10 @@ def validate(paths, fmt, strict):
     result = load(paths)
     diags = result.diagnostics
     failed = has_errors(diags) or (strict and bool(diags))
-    n_files = len(result.policy_set.files) if result.policy_set else None
+    n_files = len(result.files)
     _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed})
     if fmt == "text":
-        what = f"{n_files} file{'s' if n_files != 1 else ''}" if n_files is not None else "policies"
-        click.echo(f"checked {what}: {diagnostics_summary(diags)}", err=True)
+        click.echo(f"checked {n_files} file{'s' if n_files != 1 else ''}: {diagnostics_summary(diags)}", err=True)
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 
@@ -232,8 +231,11 @@ def _load_for_cases(policies, params_path, outcomes, fmt):
     if outcomes:
         selection, unknown = pset.select(outcomes)
         if unknown:
-            names = ", ".join(f"{p}.{o}" for p, o in pset.outcome_names())
-            raise click.UsageError(f"no outcome matches `{unknown[0]}`; outcomes are: {names}")
+            import difflib
+            full = [f"{p}.{o}" for p, o in pset.outcome_names()]
+            hint = difflib.get_close_matches(unknown[0], full + [o for _, o in pset.outcome_names()], n=1)
+            guess = f"did you mean `{hint[0]}`? " if hint else ""
+            raise click.UsageError(f"no outcome matches `{unknown[0]}`; {guess}outcomes are: {', '.join(full)}")
     return pset, selection, sources
 
 
@@ -306,7 +308,7 @@ def test_(paths, junit_path, coverage, min_coverage):
 def main():
     """Entry point of the `policy` console script."""
     try:
-        cli.main(standalone_mode=True)
+        cli.main(prog_name="policy", standalone_mode=True)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

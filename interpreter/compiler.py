@@ -840,7 +840,8 @@ def _field_units(checked: CheckedSet) -> dict[str, str]:
 
 
 def _missing_names(u: Unknown) -> list[str]:
-    return sorted(u.facts) + sorted(f"{p}:{n}" for p, n in u.params)
+    """Fact paths, then parameter values (`average_salary[2024]`), as in a result's `missing` list."""
+    return sorted(u.facts) + sorted(n for _, n in u.params)
 
 
 def _plain(v):

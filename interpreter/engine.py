@@ -215,6 +215,7 @@ class LoadResult:
     """What `load` returns: the compiled set (None when there are errors) and every diagnostic."""
     policy_set: "PolicySet | None"
     diagnostics: list[Diagnostic]
+    files: list[str] = field(default_factory=list)  # the files found and read
 
     @property
     def ok(self) -> bool:
@@ -419,13 +420,13 @@ def load(paths: Iterable[str] | str) -> LoadResult:
     if not has_errors(diags) and not policies:
         diags.append(Diagnostic("no-policies", "no policies to load", Span.point(files[0] if files else ".", 1, 1)))
     if has_errors(diags):
-        return LoadResult(None, sort_diagnostics(diags))
+        return LoadResult(None, sort_diagnostics(diags), files)
     checked, ds = check(policies, shared)
     diags += ds
     if has_errors(diags):
-        return LoadResult(None, sort_diagnostics(diags))
+        return LoadResult(None, sort_diagnostics(diags), files)
     try:
         pset = PolicySet(checked, files)
     except EvalFailure as e:
-        return LoadResult(None, sort_diagnostics(diags + [Diagnostic(e.code, e.message, e.span)]))
-    return LoadResult(pset, sort_diagnostics(diags))
+        return LoadResult(None, sort_diagnostics(diags + [Diagnostic(e.code, e.message, e.span)]), files)
+    return LoadResult(pset, sort_diagnostics(diags), files)

@@ -235,6 +235,8 @@ def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
         return Diagnostic("schema-name", f"`{_short(bad)}` is not a valid name here",
                           loc.key_span(path + (bad,)) if isinstance(bad, str) else where,
                           help="names start with a letter or `_` and use only letters, digits and `_`")
+    if v == "minLength":
+        return Diagnostic("schema-value", f"`{key}` must not be empty" if key is not None else "must not be empty", where)
     if v in ("minItems", "minProperties"):
         return Diagnostic("schema-value", f"`{key}` must not be empty" if key is not None else "must not be empty", where)
     if v == "dependentRequired":
@@ -264,13 +266,34 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
                            loc.nearest_span(()))]
     diags = []
     seen = set()
-    for err in _validator(schema).iter_errors(_dates_as_text(doc)):
-        d = _schema_error_to_diag(err, loc, file)
-        k = (d.code, d.message, d.span)
-        if k not in seen:
-            seen.add(k)
-            diags.append(d)
+    errors = list(_validator(schema).iter_errors(_dates_as_text(doc)))
+    # An unknown key explains the shape errors of its mapping (a misspelt `exrp:` is one mistake, not two).
+    unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
+    for err in errors:
+        if err.validator in ("oneOf", "required", "dependentRequired", "anyOf") and tuple(err.absolute_path) in unknown_at:
+            continue
+        for d in _unknown_keys(err, loc) if err.validator == "additionalProperties" else [_schema_error_to_diag(err, loc, file)]:
+            k = (d.code, d.message, d.span)
+            if k not in seen:
+                seen.add(k)
+                diags.append(d)
     return diags
+
+
+def _unknown_keys(err, loc: Locator) -> list[Diagnostic]:
+    """Every unknown key of a mapping, each at its key, with a did-you-mean."""
+    path = tuple(err.absolute_path)
+    allowed = list((err.schema.get("properties") or {}).keys())
+    extras = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
+    if not extras or err.schema.get("patternProperties"):
+        return [_schema_error_to_diag(err, loc, loc.file)]
+    out = []
+    for extra in extras:
+        hint = difflib.get_close_matches(extra, allowed, n=1)
+        out.append(Diagnostic("unknown-key", f"unknown key `{extra}`", loc.key_span(path + (extra,)) or loc.nearest_span(path),
+                              help=(f"did you mean `{hint[0]}`?" if hint else
+                                    ("allowed keys: " + ", ".join(allowed) if allowed else None))))
+    return out
 
 
 # ---------------------------------------------------------------- model building
@@ -522,10 +545,16 @@ class _Builder:
 
 
 def _with_yaml_help(d: Diagnostic) -> Diagnostic:
-    if d.code == "yaml-syntax" and d.help is None and "mapping values are not allowed" in d.message:
+    if d.code != "yaml-syntax" or d.help is not None:
+        return d
+    if "mapping values are not allowed" in d.message:
         return Diagnostic(d.code, d.message, d.span, d.severity,
                           "a value containing `: ` (such as `all(x in xs: ...)`) must be quoted "
                           "or written as a block scalar: `key: >-` with the text on the next lines")
+    if "but found '<scalar>'" in d.message or "but found '<block mapping start>'" in d.message:
+        return Diagnostic(d.code, d.message, d.span, d.severity,
+                          "a value that starts with a quote ends at the closing quote; to begin an expression "
+                          "with a string, quote the whole value: `when: '\"retired\" == status'`")
     return d
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from decimal import Decimal
 from typing import Callable
 
@@ -270,6 +271,17 @@ def _end_error(builder: "_Builder", text: str, expected):
                   help=_describe_expected(expected) or None)
 
 
+def _token_help(text: str, tok: Token) -> str | None:
+    """Advice for the mistakes people make most, judged from what comes before the token."""
+    before = text[: tok.start_pos].rstrip()
+    if re.search(r"(^|[^A-Za-z0-9_])if$", before) or re.search(r"(^|[^A-Za-z0-9_])if\s+\S+$", before):
+        return "an `if` inside a larger expression needs parentheses: `1 + (if c then a else b)`"
+    if tok.type == "NAME" and re.search(r"[A-Za-z_][A-Za-z0-9_]*$", before):
+        return ('two names in a row: text in an expression needs double quotes inside the YAML value, '
+                'as in `when: \'office == "city hall"\'`')
+    return None
+
+
 def _describe_expected(expected) -> str:
     words = sorted({_TOKEN_WORDS.get(e, f"`{e.lower()}`" if e.isalpha() and e.isupper() and len(e) < 8 and e not in _TOKEN_WORDS else _TOKEN_WORDS.get(e, e)) for e in expected})
     words = [w for w in words if not w.startswith("`__")]
@@ -317,7 +329,7 @@ def parse_expression(text: str, file: str = "<expr>", mapper: Mapper | None = No
         if tok.type == "$END":
             _end_error(builder, text, e.expected)
         builder.error("parse-error", f"unexpected `{tok}`", tok.start_pos, tok.end_pos,
-                      help=_describe_expected(e.expected) or None)
+                      help=_token_help(text, tok) or _describe_expected(e.expected) or None)
     except UnexpectedInput as e:  # pragma: no cover - other lark input errors
         builder.error("parse-error", "cannot parse expression", getattr(e, "pos_in_stream", 0) or 0)
     except RecursionError:

@@ -155,7 +155,10 @@ def _num(v: Any) -> str:
 def _operand(o: dict) -> str:
     if o.get("known") is False:
         return "unknown"
-    return "null" if o["value"] is None else _num(o["value"])
+    v = o["value"]
+    if v is None:
+        return "null"
+    return format_value(v) if isinstance(v, str) else _num(v)  # strings quoted, so `unknown` is never ambiguous
 
 
 def _value(ev: dict) -> str:
@@ -242,6 +245,8 @@ def _event_line(ev: dict, detail: str | None = None) -> str:
         return f"{mark} {ev['label']}: {_value(ev)}"
     if ev["kind"] == "condition" and ev.get("label"):
         return f"{mark} {ev['label']}{tail}"
+    if ev["kind"] == "binder" and not tail and ev.get("status") == "value":
+        tail = f": {_value(ev)}"
     return f"{mark} {ev['text']}{tail}"
 
 
@@ -362,7 +367,8 @@ def render_test_run_text(run, coverage: bool, color: bool = False) -> str:
                 out.append(f"      {where}never {' nor '.join(never)}: {e['text']}")
     out.append("")
     files = len(run.files)
-    out.append(f"{passed} passed, {failed} failed ({len(run.cases)} cases in {files} file{'s' if files != 1 else ''})")
+    n = len(run.cases)
+    out.append(f"{passed} passed, {failed} failed ({n} case{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''})")
     return "\n".join(out) + "\n"
 
 
