@@ -41,6 +41,7 @@ class Record:
     locator: Any = None
     name: str | None = None   # file name, for a directory of facts files
     case_id: str | None = None  # the `id` cell of a CSV row, kept even when the row is bad
+    text: str | None = None     # a JSON line not parsed yet (parsed by the worker that evaluates it)
 
 
 def batch_kind(path: str) -> str | None:
@@ -59,19 +60,27 @@ def _json_value(text: str):
                       parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not a number")))
 
 
-def _read_jsonl(path: str, stream) -> Iterator[Record]:
+def _read_jsonl(path: str, stream, parse: bool) -> Iterator[Record]:
     for number, raw_line in enumerate(stream, start=1):
-        line = raw_line.strip()
-        if not line:
-            yield Record(number, path, diagnostics=[Diagnostic("empty-record", "empty line: no case", Span.point(path, number, 1))])
-            continue
-        try:
-            yield Record(number, path, raw=_json_value(line))
-        except (ValueError, RecursionError) as e:
-            col = getattr(e, "colno", 1)
-            msg = getattr(e, "msg", None) or str(e)
-            yield Record(number, path, diagnostics=[Diagnostic("json-syntax", f"line is not valid JSON: {msg[:1].lower() + msg[1:]}",
-                                                               Span.point(path, number, col))])
+        rec = Record(number, path, text=raw_line)
+        yield _parse_line(rec) if parse else rec
+
+
+def _parse_line(rec: Record) -> Record:
+    """Fill in a JSON line's facts, or say why it cannot be read."""
+    line, rec.text = rec.text.strip(), None
+    path, number = rec.source, rec.number
+    if not line:
+        rec.diagnostics = [Diagnostic("empty-record", "empty line: no case", Span.point(path, number, 1))]
+        return rec
+    try:
+        rec.raw = _json_value(line)
+    except (ValueError, RecursionError) as e:
+        col = getattr(e, "colno", 1)
+        msg = getattr(e, "msg", None) or str(e)
+        rec.diagnostics = [Diagnostic("json-syntax", f"line is not valid JSON: {msg[:1].lower() + msg[1:]}",
+                                      Span.point(path, number, col))]
+    return rec
 
 
 def _cell(text: str, spec: Any, path: str, row: int, col: int, column: str):
@@ -154,8 +163,8 @@ def _read_dir(path: str) -> Iterator[Record]:
         yield rec
 
 
-def read_records(path: str, kind: str, inputs) -> Iterator[Record]:
-    """Stream the records of a caseload, lazily."""
+def read_records(path: str, kind: str, inputs, parse_lines: bool = True) -> Iterator[Record]:
+    """Stream the records of a caseload, lazily. Without `parse_lines`, JSON lines are parsed where evaluated."""
     if kind == "dir":
         yield from _read_dir(path)
         return
@@ -168,13 +177,15 @@ def read_records(path: str, kind: str, inputs) -> Iterator[Record]:
         name = path
     with stream:
         if kind == "jsonl":
-            yield from _read_jsonl(name, stream)
+            yield from _read_jsonl(name, stream, parse_lines)
         else:
             yield from _read_csv(name, stream, inputs)
 
 
 def evaluate_record(pset: PolicySet, rec: Record, as_of: _dt.date | None, selection, explain: bool) -> dict:
     """One result line: the case's id and number, and its results or its errors."""
+    if rec.text is not None:
+        rec = _parse_line(rec)
     raw = rec.raw
     case_id: Any = rec.case_id or rec.name or rec.number
     case_as_of = as_of
@@ -313,16 +324,22 @@ def run_batch(pset: PolicySet, records: Iterator[Record], out, *, as_of, selecti
         return summary
     import multiprocessing as mp
     import threading
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    in_flight = threading.BoundedSemaphore(512 * jobs)
+    forking = "fork" in mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if forking else None)
+    in_flight = threading.BoundedSemaphore(1024 * jobs)
+    if forking:  # the workers inherit the compiled set instead of loading it again
+        _worker.update(pset=pset, as_of=as_of, selection=selection, explain=explain)
+        init, initargs = None, ()
+    else:
+        init, initargs = _init_worker, worker_args
 
     def throttled():
         for rec in todo():
             in_flight.acquire()
             yield rec
 
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=worker_args) as pool:
-        for text, brief in pool.imap(_work, throttled(), chunksize=32):
+    with ctx.Pool(jobs, initializer=init, initargs=initargs) as pool:
+        for text, brief in pool.imap(_work, throttled(), chunksize=128):
             emit(text, brief)
             in_flight.release()
     out.flush()

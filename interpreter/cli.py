@@ -255,7 +255,7 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
             if n % 500 == 0:
                 click.echo(f"\r{n} cases", err=True, nl=False)
     try:
-        records = read_records(facts_path, kind, pset.inputs)
+        records = read_records(facts_path, kind, pset.inputs, parse_lines=jobs == 1)
         summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
                             skip=skip, progress=progress, worker_args=worker_args)
     except OSError as e:

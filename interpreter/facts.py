@@ -69,89 +69,139 @@ class _FactChecker:
         self.diags.append(Diagnostic(code, message, self.key_span(path) if key else self.span(path), help=help))
 
     def convert(self, v: Any, t: Type, spec: Any, name: str, path: tuple):
+        return _checker(t, spec)(v, name, path, self)
+
+
+def _checker(t: Type, spec: Any):
+    """The check of one declared type, built once per declaration and kept (compile once, check many)."""
+    key = (t, repr(spec))
+    fn = _CHECKERS.get(key)
+    if fn is None:
+        fn = _CHECKERS[key] = _build_checker(t, spec)
+    return fn
+
+
+_CHECKERS: dict = {}
+
+
+def _fail(fc, name, path, t_inner, v):
+    fc.err("fact-type", f"fact `{name}` must be {describe(t_inner)}, not {_kind(v)}", path)
+    return _BAD
+
+
+def _build_checker(t: Type, spec: Any):
+    nullable = isinstance(t, Nullable)
+    t_inner = t.inner if nullable else t
+    full = spec if isinstance(spec, dict) and "type" in spec else None
+    inner = _build_inner(t_inner, spec, full)
+
+    def check(v, name, path, fc):
         if v is None:
-            if isinstance(t, Nullable):
+            if nullable:
                 return None
-            self.err("fact-null", f"fact `{name}` cannot be null", path,
-                     help="leave a fact out when it is not known; only inputs declared `nullable` take null")
+            fc.err("fact-null", f"fact `{name}` cannot be null", path,
+                   help="leave a fact out when it is not known; only inputs declared `nullable` take null")
             return _BAD
-        t_inner = t.inner if isinstance(t, Nullable) else t
-        full = spec if isinstance(spec, dict) and "type" in spec else None
-        if t_inner == BOOL:
-            if isinstance(v, bool):
-                return v
-        elif t_inner == NUMBER:
-            if isinstance(v, float):  # from the Python API: read through its shortest text, as written
-                v = Decimal(repr(v)) if v == v and v not in (float("inf"), float("-inf")) else Decimal(repr(v).replace("inf", "Infinity"))
-            if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
-                d = Decimal(v)
-                problem = number_problem(d)
-                if problem:
-                    self.err("invalid-number", f"fact `{name}` {problem}", path)
-                    return _BAD
-                integer = spec == "integer" or (full is not None and full.get("type") == "integer")
-                if integer and d != d.to_integral_value():
-                    self.err("fact-type", f"fact `{name}` must be a whole number, not {v}", path)
-                    return _BAD
-                return d
-        elif t_inner == STRING:
-            if isinstance(v, str) and len(v) > MAX_STRING_CHARS:
-                self.err("fact-too-large", f"fact `{name}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
+        return inner(v, name, path, fc)
+    return check
+
+
+def _build_inner(t_inner: Type, spec: Any, full: dict | None):
+    if t_inner == BOOL:
+        def boolean(v, name, path, fc):
+            return v if v is True or v is False else _fail(fc, name, path, t_inner, v)
+        return boolean
+    if t_inner == NUMBER:
+        integer = spec == "integer" or (full is not None and full.get("type") == "integer")
+
+        def number(v, name, path, fc):
+            tv = type(v)
+            if tv is float:  # from the Python API: read through its shortest text, as written
+                v = Decimal(repr(v).replace("inf", "Infinity"))
+            elif tv is bool or not (tv is Decimal or tv is int or isinstance(v, (int, Decimal))):
+                return _fail(fc, name, path, t_inner, v)
+            d = v if type(v) is Decimal else Decimal(v)
+            problem = number_problem(d)
+            if problem:
+                fc.err("invalid-number", f"fact `{name}` {problem}", path)
                 return _BAD
+            if integer and d != d.to_integral_value():
+                fc.err("fact-type", f"fact `{name}` must be a whole number, not {v}", path)
+                return _BAD
+            return d
+        return number
+    if t_inner == STRING:
+        allowed = full.get("values") if full else None
+
+        def string(v, name, path, fc):
+            if type(v) is not str:
+                return _fail(fc, name, path, t_inner, v)
+            if len(v) > MAX_STRING_CHARS:
+                fc.err("fact-too-large", f"fact `{name}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
+                return _BAD
+            if allowed and v not in allowed:
+                hint = difflib.get_close_matches(v, allowed, n=1)
+                fc.err("fact-value", f"fact `{name}` is `{v}`, not one of: " + ", ".join(allowed), path,
+                       help=f"did you mean `{hint[0]}`?" if hint else None)
+                return _BAD
+            return v
+        return string
+    if t_inner == DATE:
+        def date(v, name, path, fc):
+            if type(v) is _dt.date:
+                return v
             if isinstance(v, str):
-                allowed = full.get("values") if full else None
-                if allowed and v not in allowed:
-                    hint = difflib.get_close_matches(v, allowed, n=1)
-                    self.err("fact-value", f"fact `{name}` is `{v}`, not one of: " + ", ".join(allowed), path,
-                             help=f"did you mean `{hint[0]}`?" if hint else None)
-                    return _BAD
-                return v
-        elif t_inner == DATE:
-            if isinstance(v, _dt.datetime):
-                pass
-            elif isinstance(v, _dt.date):
-                return v
-            elif isinstance(v, str):
                 parsed = parse_iso_date(v)
                 if parsed is not None:
                     return parsed
                 if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", v):
-                    self.err("invalid-date", f"fact `{name}` is `{v}`, which is not a date that exists", path)
+                    fc.err("invalid-date", f"fact `{name}` is `{v}`, which is not a date that exists", path)
                 else:
-                    self.err("invalid-date", f"fact `{name}` must be a date written YYYY-MM-DD, not `{v}`", path)
+                    fc.err("invalid-date", f"fact `{name}` must be a date written YYYY-MM-DD, not `{v}`", path)
                 return _BAD
-        elif isinstance(t_inner, ListT):
-            if isinstance(v, list):
-                if len(v) > MAX_LIST_ITEMS:
-                    self.err("fact-too-large", f"fact `{name}` has {len(v)} items; the limit is {MAX_LIST_ITEMS}", path)
-                    return _BAD
-                item_spec = (full or {}).get("items") if full else None
-                out = []
-                for i, x in enumerate(v):
-                    cv = self.convert(x, t_inner.item, item_spec, f"{name}[{i}]", path + (i,))
-                    out.append(cv)
-                return _BAD if any(x is _BAD for x in out) else out
-        elif isinstance(t_inner, RecordT):
-            if isinstance(v, dict):
-                field_specs = (full.get("fields") if full else spec) or {}
-                items = {}
-                bad = False
-                names = [n for n, _ in t_inner.fields]
-                for k, x in v.items():
-                    ft = t_inner.field(k)
-                    if ft is None:
-                        hint = difflib.get_close_matches(k, names, n=1)
-                        self.err("unknown-fact", f"`{name}` has no field `{k}`", path + (k,),
-                                 help=f"did you mean `{hint[0]}`?" if hint else "fields: " + ", ".join(names), key=True)
-                        bad = True
-                        continue
-                    cv = self.convert(x, ft, field_specs.get(k) if isinstance(field_specs, dict) else None,
-                                      f"{name}.{k}", path + (k,))
-                    bad = bad or cv is _BAD
-                    items[k] = cv
-                return _BAD if bad else Record(items, name)
-        self.err("fact-type", f"fact `{name}` must be {describe(t_inner)}, not {_kind(v)}", path)
-        return _BAD
+            return _fail(fc, name, path, t_inner, v)
+        return date
+    if isinstance(t_inner, ListT):
+        item = _checker(t_inner.item, full.get("items") if full else None)
+
+        def list_(v, name, path, fc):
+            if type(v) is not list:
+                return _fail(fc, name, path, t_inner, v)
+            if len(v) > MAX_LIST_ITEMS:
+                fc.err("fact-too-large", f"fact `{name}` has {len(v)} items; the limit is {MAX_LIST_ITEMS}", path)
+                return _BAD
+            out = [item(x, f"{name}[{i}]", path + (i,), fc) for i, x in enumerate(v)]
+            return _BAD if any(x is _BAD for x in out) else out
+        return list_
+    if isinstance(t_inner, RecordT):
+        field_specs = (full.get("fields") if full else spec) or {}
+        fields = {n: _checker(ft, field_specs.get(n) if isinstance(field_specs, dict) else None)
+                  for n, ft in t_inner.fields}
+        names = list(fields)
+
+        def record(v, name, path, fc):
+            if type(v) is not dict and not isinstance(v, dict):
+                return _fail(fc, name, path, t_inner, v)
+            items = {}
+            bad = False
+            for k, x in v.items():
+                check = fields.get(k)
+                if check is None:
+                    hint = difflib.get_close_matches(k, names, n=1)
+                    fc.err("unknown-fact", f"`{name}` has no field `{k}`", path + (k,),
+                           help=f"did you mean `{hint[0]}`?" if hint else "fields: " + ", ".join(names), key=True)
+                    bad = True
+                    continue
+                cv = check(x, f"{name}.{k}", path + (k,), fc)
+                if cv is _BAD:
+                    bad = True
+                items[k] = cv
+            return _BAD if bad else Record(items, name)
+        return record
+
+    def anything(v, name, path, fc):  # pragma: no cover - every declared type is handled above
+        return _fail(fc, name, path, t_inner, v)
+    return anything
 
 
 _BAD = object()
@@ -193,7 +243,10 @@ def check_facts(raw: Any, inputs: dict[str, InputDecl], loc: Locator | None = No
             fc.err("input-conflict", f"fact `{name}` is declared with different types by the policy sets loaded",
                    (name,), help="evaluate one policy set at a time", key=True)
             continue
-        cv = fc.convert(v, decl.type, decl.spec, name, (name,))
+        check = decl.__dict__.get("_check")
+        if check is None:
+            check = decl.__dict__["_check"] = _checker(decl.type, decl.spec)
+        cv = check(v, name, (name,), fc)
         if cv is not _BAD:
             facts[name] = cv
     return facts, fc.diags

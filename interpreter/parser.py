@@ -42,13 +42,34 @@ class ParseFailure(Exception):
         self.diagnostic = diagnostic
 
 
+def _cache_file() -> str | bool:
+    """Where Lark keeps its analysed grammar between runs: the user's own cache directory (created 0700).
+
+    Lark checks the grammar and its own version against the cache, so a stale
+    file is rebuilt. Set POLICY_NO_PARSER_CACHE=1 to build the parser every time.
+    """
+    import os
+    if os.environ.get("POLICY_NO_PARSER_CACHE"):
+        return False
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "policy-interpreter")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if os.stat(folder).st_uid != os.getuid() or not os.access(folder, os.W_OK):
+            return False  # never read a parser cache someone else could have written
+    except (OSError, AttributeError):
+        return False
+    return os.path.join(folder, "grammar.lark.cache")
+
+
 def _get_parser() -> Lark:
     global _parser
     if _parser is None:
-        _parser = Lark.open_from_package(
-            "interpreter", "grammar.lark", parser="lalr", propagate_positions=True,
-            maybe_placeholders=True, cache=False,
-        )
+        options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=True)
+        try:
+            _parser = Lark.open_from_package("interpreter", "grammar.lark", cache=_cache_file(), **options)
+        except (OSError, EOFError, ValueError):  # an unreadable or damaged cache: build without it
+            _parser = Lark.open_from_package("interpreter", "grammar.lark", cache=False, **options)
     return _parser
 
 

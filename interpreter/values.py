@@ -38,8 +38,9 @@ def number_problem(d: Decimal) -> str | None:
     if abs(d.adjusted()) > MAX_EXPONENT:
         return f"is outside the supported range (magnitude 10^-{MAX_EXPONENT} to 10^{MAX_EXPONENT})"
     digits = d.as_tuple().digits
-    significant = len(digits) - (len(digits) - len(bytes(digits).rstrip(b"\x00")))
-    if significant > MAX_DIGITS:
+    if len(digits) <= MAX_DIGITS:
+        return None
+    if len(bytes(digits).rstrip(b"\x00")) > MAX_DIGITS:
         return f"has more than {MAX_DIGITS} significant digits"
     return None
 
