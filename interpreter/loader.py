@@ -458,7 +458,7 @@ class _Builder:
             p.steps = sorted(((start, to_decimal(s["value"])) for start, s in zip(starts, d["steps"]) if start),
                              key=lambda x: x[0])
             values = [s["value"] for s in d["steps"]]
-        for v in values:
+        for v in values if d.get("type") != "string" else []:
             if isinstance(v, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?%", v.strip()):
                 self.diags.append(Diagnostic("parameter-value", f"parameter `{name}` is the text `{v}`, not a number",
                                              span, help=f"parameter values are data, not expressions: write {v} as "

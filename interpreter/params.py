@@ -8,7 +8,7 @@ from typing import Any
 
 from .compiler import EvalFailure
 from .diagnostics import Diagnostic, Span
-from .loader import type_of_value
+from .loader import parse_iso_date, type_of_value
 from .model import ParamDecl, Policy
 from .types import NUMBER, ListT, describe
 from .values import Unknown, number_problem
@@ -164,9 +164,12 @@ def apply_overrides(tables: dict[str, dict[str, ParamValues]], policies: dict[st
                     continue
                 ok = True
                 for i, step in enumerate(value):
-                    if not isinstance(step["from"], _dt.date):
-                        err("invalid-date", "`from` must be a date such as 2024-01-01", where(pid, name, i, "from"))
+                    start = step["from"] if isinstance(step["from"], _dt.date) else parse_iso_date(str(step["from"]))
+                    if start is None:
+                        err("invalid-date", f"`from` must be a date that exists, written YYYY-MM-DD, not `{step['from']}`",
+                            where(pid, name, i, "from"))
                         ok = False
+                    step["from"] = start
                     ok = check_scalar(step["value"], i, "value") and ok
                 if ok:
                     pv.steps = sorted(((s["from"], _number(s["value"])) for s in value), key=lambda x: x[0])

@@ -158,7 +158,7 @@ def _operand(o: dict) -> str:
     v = o["value"]
     if v is None:
         return "null"
-    return format_value(v) if isinstance(v, str) else _num(v)  # strings quoted, so `unknown` is never ambiguous
+    return format_value(v) if isinstance(v, str) else _num(v)  # strings quoted: `"unknown"` is not `unknown`
 
 
 def _value(ev: dict) -> str:
