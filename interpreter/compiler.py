@@ -116,6 +116,16 @@ class Compiler:
                 return fn  # left to evaluation, which reports it with its position
         return fn
 
+    def _parameters_only(self, node: A.Node) -> bool:
+        """Whether a condition reads nothing of the case: only parameters and literals (a reading in use)."""
+        for n in A.walk(node):
+            if isinstance(n, (A.Name, A.Field)) and id(n) in self.refs:
+                if self.refs[id(n)].kind != "param":
+                    return False
+            elif isinstance(n, (A.Binder, A.Index)) or (isinstance(n, A.Call) and n.func == "age"):
+                return False
+        return True
+
     def _constant_subtree(self, node: A.Node) -> bool:
         """Whether a node's value is the same for every case: literals and single-valued parameters only."""
         for n in A.walk(node):
@@ -151,6 +161,7 @@ class Compiler:
             op = node.op if isinstance(node, A.Compare) else ("not in" if node.negated else "in")
         else:
             op = node.op if isinstance(node, A.BoolOp) else None
+        reading = self._parameters_only(node)
         label = None
         ref = self.refs.get(id(node))
         if ref is not None and ref.kind == "input":
@@ -172,6 +183,8 @@ class Compiler:
                   "value": _jsonable(v)}
             if label:
                 ev["label"] = label
+            if reading:
+                ev["parameters_only"] = True
             if operands:
                 ev["op"] = op
                 ev["operands"] = [operands[0](c, loc), operands[1](c, loc)]
@@ -587,6 +600,8 @@ class Compiler:
                             ev["label"] = item_label(c, loc + (x,))
                             if item_cite:
                                 ev["cite"] = item_cite
+                        if type(v) is Unknown:
+                            ev["missing"] = _missing_names(v)
                         if children:
                             ev["children"] = children
                         c.stack[-1].append(ev)

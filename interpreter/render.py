@@ -255,6 +255,8 @@ _ORDER = {"false": 0, "unknown": 1, "true": 2}
 
 def _render_events(events: list[dict], depth: int, out: list[str], full: bool):
     for ev in events:
+        if ev.get("parameters_only"):
+            continue  # a reading chosen by a parameter: the same for every case, see the policy's page
         items = ev.get("children") or []
         if full and ev["kind"] == "binder" and any(c.get("label") and "index" in c for c in items):
             items = sorted(items, key=lambda e: _ORDER.get(e.get("status"), 3))
