@@ -296,6 +296,46 @@ def _work(rec: Record) -> tuple[str, tuple]:
     return to_json(line), _brief(line)
 
 
+BLOCK = 500  # cases sent to a worker at a time: one message each way per block, not per case
+
+
+def _work_block(block: tuple) -> tuple[str, list]:
+    """Evaluate a block of cases in a worker: their result lines as one text, and what the summary needs."""
+    kind, payload = block
+    if kind == "lines":
+        source, first, texts = payload
+        records = [Record(first + i, source, text=t) for i, t in enumerate(texts)]
+    else:
+        records = payload
+    w = _worker
+    lines, briefs = [], []
+    for rec in records:
+        line = evaluate_record(w["pset"], rec, w["as_of"], w["selection"], w["explain"])
+        lines.append(to_json(line))
+        briefs.append(_brief(line))
+    return "\n".join(lines) + "\n", briefs
+
+
+def _blocks(records: Iterator[Record]) -> Iterator[tuple]:
+    """Group records into blocks; unparsed JSON lines travel as plain text, the cheapest to send."""
+    batch: list[Record] = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) >= BLOCK:
+            yield _pack(batch)
+            batch = []
+    if batch:
+        yield _pack(batch)
+
+
+def _pack(batch: list[Record]) -> tuple:
+    first = batch[0]
+    if all(r.text is not None and r.source == first.source for r in batch) and \
+            all(r.number == first.number + i for i, r in enumerate(batch)):
+        return ("lines", (first.source, first.number, [r.text for r in batch]))
+    return ("records", batch)
+
+
 def run_batch(pset: PolicySet, records: Iterator[Record], out, *, as_of, selection, explain: bool,
               jobs: int = 1, skip: int = 0, progress=None, worker_args: tuple | None = None) -> Summary:
     """Evaluate every record in order and write one JSON line each to `out`; returns the summary.
@@ -326,7 +366,7 @@ def run_batch(pset: PolicySet, records: Iterator[Record], out, *, as_of, selecti
     import threading
     forking = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if forking else None)
-    in_flight = threading.BoundedSemaphore(1024 * jobs)
+    in_flight = threading.BoundedSemaphore(2 * jobs + 2)  # blocks in flight: memory stays bounded
     if forking:  # the workers inherit the compiled set instead of loading it again
         _worker.update(pset=pset, as_of=as_of, selection=selection, explain=explain)
         init, initargs = None, ()
@@ -334,13 +374,17 @@ def run_batch(pset: PolicySet, records: Iterator[Record], out, *, as_of, selecti
         init, initargs = _init_worker, worker_args
 
     def throttled():
-        for rec in todo():
+        for block in _blocks(todo()):
             in_flight.acquire()
-            yield rec
+            yield block
 
     with ctx.Pool(jobs, initializer=init, initargs=initargs) as pool:
-        for text, brief in pool.imap(_work, throttled(), chunksize=128):
-            emit(text, brief)
+        for text, briefs in pool.imap(_work_block, throttled()):
+            out.write(text)
+            for brief in briefs:
+                summary.add_brief(brief)
+            if progress is not None:
+                progress(summary.cases)
             in_flight.release()
     out.flush()
     return summary
