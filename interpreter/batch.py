@@ -290,12 +290,6 @@ def _brief(line: dict) -> tuple:
             line.get("status") == "error")
 
 
-def _work(rec: Record) -> tuple[str, tuple]:
-    w = _worker
-    line = evaluate_record(w["pset"], rec, w["as_of"], w["selection"], w["explain"])
-    return to_json(line), _brief(line)
-
-
 BLOCK = 500  # cases sent to a worker at a time: one message each way per block, not per case
 
 

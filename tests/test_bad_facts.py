@@ -66,6 +66,19 @@ KNOWN_WRONG: dict[str, str] = {
                      "with a did-you-mean, not as not-utf8",
     "nan-lines": "a `NaN` in a .jsonl line is reported at column 1, not at the NaN, with the message "
                  "`line is not valid JSON: naN is not a number` (first letter lowercased into `naN`)",
+    "caseload-rows": "fact errors of a CSV row are reported at `line` = the record number, which is one line above "
+                     "the row (the header is line 1); csv-row and csv-cell use the physical line, as they should",
+    "policy-flat-or-chain-250": "a flat chain `n == 0 or n == 1 or ...` of 250 conditions (or a sum of 201 terms) is "
+                                "refused as expression-too-deep `nested more than 200 levels deep`, pointing into the "
+                                "middle of the line, with the help `split it into named rules`: left-associative "
+                                "operators count as nesting",
+    "policy-record-typespec-100-deep": "an input type of records nested 100 deep (`x: {a: {a: ... number}}`) "
+                                       "crashes `policy validate`: RecursionError in jsonschema (loader.schema_check), "
+                                       "reported as `policy: internal error: maximum recursion depth exceeded`",
+    "policy-list-typespec-150-deep": "as policy-record-typespec-100-deep, with `{type: list, items: ...}` nested 150 deep",
+    "policy-rule-chain-400": "a chain of 400 rules (r_i = r_(i-1) + 1) passes validate but every evaluation is an "
+                             "error expression-too-deep `evaluation nested too deeply` (Python's recursion limit), "
+                             "at a rule in the middle of the chain",
     "cell-column-rows": "csv-cell diagnostics give the index of the CSV cell (5) as the column, not the character "
                         "column of the cell in the line (35) that `file:line:col` means everywhere else",
     "hex-number-5mb": "a YAML hexadecimal integer of 4.9 million digits (under the 5 MB file limit) is converted "
@@ -82,18 +95,18 @@ def _known(case_id: str) -> str:
     return f"\n(KNOWN_WRONG: {reason})" if reason else ""
 
 
-def _no_traceback(result) -> None:
+def _no_traceback(result, case_id: str = "") -> None:
     for stream in (result.output, result.stdout, result.stderr):
-        assert "Traceback" not in (stream or ""), stream
+        assert "Traceback" not in (stream or ""), (stream or "")[-3000:] + _known(case_id)
     if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
+        assert isinstance(result.exception, SystemExit), repr(result.exception) + _known(case_id)
 
 
 def _run(args: list[str], case_id: str, limit: float | None = None):
     start = time.monotonic()
     result = CliRunner().invoke(cli, args)
     took = time.monotonic() - start
-    _no_traceback(result)
+    _no_traceback(result, case_id)
     limit = limit or QUICK.get(case_id, TIME_LIMIT)
     assert took < limit, f"took {took:.1f} s (limit {limit} s){_known(case_id)}"
     return result
@@ -164,7 +177,8 @@ GENERATED_IDS = {
     "long-string", "long-list", "hex-number-5mb", "sexagesimal-number-5mb", "facts-file-6mb", "params-is-a-directory",
     "policy-expression-20001-chars", "policy-expression-300-deep", "policy-list-300-deep", "policy-file-6mb",
     "policy-alias-bomb", "policy-40-digit-literal", "policy-40-digit-parameter", "policy-10000-digit-literal",
-    "policy-hex-parameter-5mb",
+    "policy-hex-parameter-5mb", "policy-flat-or-chain-250", "policy-record-typespec-100-deep",
+    "policy-list-typespec-150-deep", "policy-rule-chain-400",
 }
 
 
@@ -303,7 +317,7 @@ def test_facts_file_larger_than_the_limit(tmp_path):
     check_refused(result, str(p), [{"code": "file-too-large", "line": 1, "column": 1, "help": None}], "facts-file-6mb")
 
 
-def _run_subprocess(args: list[str], case_id: str, limit: float = TIME_LIMIT * 1.5) -> subprocess.CompletedProcess:
+def _run_subprocess(args: list[str], case_id: str, limit: float = TIME_LIMIT) -> subprocess.CompletedProcess:
     """Run the command in a child process, so that a hang fails the test instead of stalling the suite."""
     try:
         proc = subprocess.run([sys.executable, "-m", "interpreter.cli", *args], capture_output=True, text=True,
@@ -314,11 +328,13 @@ def _run_subprocess(args: list[str], case_id: str, limit: float = TIME_LIMIT * 1
     return proc
 
 
-@pytest.mark.parametrize("case_id,number", [
-    ("hex-number-5mb", "0x" + "f" * 4_900_000),
-    ("sexagesimal-number-5mb", "1" + ":0" * 2_400_000),
-])
-def test_huge_integer_is_refused_quickly(tmp_path, case_id, number):
+HUGE_NUMBERS = {"hex-number-5mb": lambda: "0x" + "f" * 4_900_000,
+                "sexagesimal-number-5mb": lambda: "1" + ":0" * 2_400_000}
+
+
+@pytest.mark.parametrize("case_id", sorted(HUGE_NUMBERS))
+def test_huge_integer_is_refused_quickly(tmp_path, case_id):
+    number = HUGE_NUMBERS[case_id]()
     p = _write(tmp_path / "n.yaml", "incomes: [{year: 2025, amount: " + number + "}]\n")
     proc = _run_subprocess(["eval", EXAMPLE, "--facts", str(p), "--as-of", AS_OF], case_id)
     assert proc.returncode == 1, proc.stderr[:2000]
@@ -410,10 +426,18 @@ def _validate_refused(tmp_path, name, text, case_id, code, line, col, limit=None
 
 
 def test_policy_expression_of_20000_characters_is_accepted(tmp_path):
-    expr = "n > " + "1 + " * 4998 + "1111"
+    expr = "len([" + "1, " * 6662 + "111]) > 0"   # long, but only three levels deep
     assert len(expr) == 20_000
     p, result = _validate(tmp_path, "ok.yaml", POLICY_HEAD + OUTCOME + expr + "\n", "length-ok")
     assert result.exit_code == 0, result.stderr[:2000]
+
+
+def test_policy_flat_chain_of_250_conditions_is_not_nesting(tmp_path):
+    """`a or b or c ...` is a flat list of conditions to whoever reads it, not 250 levels of nesting."""
+    case_id = "policy-flat-or-chain-250"
+    expr = " or ".join(f"n == {i}" for i in range(250))
+    p, result = _validate(tmp_path, "flat.yaml", POLICY_HEAD + OUTCOME + expr + "\n", case_id)
+    assert result.exit_code == 0, result.stderr[:600] + _known(case_id)
 
 
 def test_policy_expression_20001_characters(tmp_path):
@@ -473,3 +497,35 @@ def test_policy_hex_parameter_is_refused_quickly(tmp_path):
     proc = _run_subprocess(["validate", str(p)], case_id)
     assert proc.returncode == 1
     assert f"{p}:5:3: error[invalid-number]" in proc.stderr, proc.stderr[:2000] + _known(case_id)
+
+
+DEEP_TYPES = {"policy-record-typespec-100-deep": "{a: " * 100 + "number" + "}" * 100,
+              "policy-list-typespec-150-deep": "{type: list, items: " * 150 + "number" + "}" * 150}
+
+
+@pytest.mark.parametrize("case_id", sorted(DEEP_TYPES))
+def test_policy_deeply_nested_input_type(tmp_path, case_id):
+    """An input type nested very deep is refused with a diagnostic (any code), never a crash."""
+    typespec = DEEP_TYPES[case_id]
+    text = "id: t.deep\ntitle: T\ninputs:\n  x: " + typespec + "\n" + OUTCOME + "true\n"
+    p, result = _validate(tmp_path, "deep.yaml", text, case_id)
+    assert result.exit_code == 1, result.stderr[:2000] + _known(case_id)
+    assert any(h.startswith(f"{p}:") and "error[" in h for h, _ in _blocks(result.stderr)), (
+        result.stderr[:2000] + _known(case_id))
+
+
+def test_policy_chain_of_400_rules(tmp_path):
+    """r399 = r398 + 1 = ... = x + 399: validate accepts it, so evaluation must decide it."""
+    case_id = "policy-rule-chain-400"
+    rules = "".join(f"  r{i}:\n    label: r{i}\n    expr: r{i - 1} + 1\n" for i in range(1, 400))
+    text = ("id: t.chain\ntitle: T\ninputs: {x: number}\nrules:\n  r0:\n    label: r0\n    expr: x\n" + rules
+            + "outcomes:\n  o:\n    label: o\n    when: r399 > 0\n    values: {v: r399}\n")
+    p, result = _validate(tmp_path, "chain.yaml", text, case_id)
+    if result.exit_code == 1:
+        return  # refused with a diagnostic: acceptable too
+    facts = _write(tmp_path / "x.yaml", "x: 1\n")
+    result = _run(["eval", str(p), "--facts", str(facts), "--as-of", AS_OF, "--format", "json"], case_id)
+    doc = json.loads(result.stdout)
+    [r] = doc["results"]
+    assert (r["status"], r.get("diagnostics")) == ("applies", None), json.dumps(r)[:600] + _known(case_id)
+    assert str(r["values"]["v"]) == "400"
