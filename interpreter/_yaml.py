@@ -351,6 +351,9 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
 
 
+_MAX_NUMBER_TEXT = 200  # a number written longer than this is refused before it is converted
+
+
 def _to_number(text: str, kind: type[int] | type[Decimal]) -> int | Decimal:
     """YAML 1.1 int (binary, octal, hex, base 60) or float text, without going through float."""
     value = text.replace("_", "")
@@ -441,6 +444,10 @@ class _Converter:
                 if text.lower() in _BOOLS:
                     return _BOOLS[text.lower()]
                 self.report("yaml-invalid-value", f"`{text}` is not a boolean", node)
+                return None
+            if tag in (_INT, _FLOAT) and len(text) > _MAX_NUMBER_TEXT:
+                self.report("invalid-number", f"number `{text[:20]}...` is {len(text)} characters long; "
+                            f"the limit is {_MAX_NUMBER_TEXT}", node)
                 return None
             if tag == _INT:
                 return _to_number(text, int)

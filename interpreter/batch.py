@@ -12,6 +12,7 @@ import datetime as _dt
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +43,7 @@ class Record:
     name: str | None = None   # file name, for a directory of facts files
     case_id: str | None = None  # the `id` cell of a CSV row, kept even when the row is bad
     text: str | None = None     # a JSON line not parsed yet (parsed by the worker that evaluates it)
+    line: int | None = None     # the physical line, where it differs from the number (CSV rows)
 
 
 def batch_kind(path: str) -> str | None:
@@ -55,13 +57,39 @@ def batch_kind(path: str) -> str | None:
     return None
 
 
+class _NotFinite(ValueError):
+    def __init__(self, constant: str):
+        super().__init__(constant)
+        self.constant = constant
+
+
+def _refuse_constant(c: str):
+    raise _NotFinite(c)
+
+
 def _json_value(text: str):
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal,
-                      parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not a number")))
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_refuse_constant)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _not_utf8(path: str, line: int, text: str) -> Diagnostic | None:
+    """Bytes that are not UTF-8 (kept as surrogates while reading) make a record unreadable."""
+    m = _SURROGATE.search(text)
+    if m is None:
+        return None
+    return Diagnostic("not-utf8", "the record is not valid UTF-8 text", Span.point(path, line, m.start() + 1))
 
 
 def _read_jsonl(path: str, stream, parse: bool) -> Iterator[Record]:
     for number, raw_line in enumerate(stream, start=1):
+        if number == 1 and raw_line.startswith("\ufeff"):
+            raw_line = raw_line[1:]  # a byte-order mark
+        bad = _not_utf8(path, number, raw_line)
+        if bad is not None:
+            yield Record(number, path, diagnostics=[bad])
+            continue
         rec = Record(number, path, text=raw_line)
         yield _parse_line(rec) if parse else rec
 
@@ -75,6 +103,9 @@ def _parse_line(rec: Record) -> Record:
         return rec
     try:
         rec.raw = _json_value(line)
+    except _NotFinite as e:
+        rec.diagnostics = [Diagnostic("invalid-number", f"`{e.constant}` is not a finite number",
+                                      Span.point(path, number, line.find(e.constant) + 1))]
     except (ValueError, RecursionError) as e:
         col = getattr(e, "colno", 1)
         msg = getattr(e, "msg", None) or str(e)
@@ -105,10 +136,39 @@ def _cell(text: str, spec: Any, path: str, row: int, col: int, column: str):
     return text
 
 
+class _Lines:
+    """The lines a CSV reader consumes, so that a cell can be placed at its column."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.last = ""
+
+    def __iter__(self):
+        for line in self.stream:
+            self.last = line
+            yield line
+
+
+def _cell_column(line: str, index: int) -> int:
+    """The character column (from 1) where cell `index` (from 0) starts in a one-line CSV row."""
+    cell, quoted = 0, False
+    for i, ch in enumerate(line):
+        if cell == index:
+            return i + 1
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            cell += 1
+    return 1
+
+
 def _read_csv(path: str, stream, inputs) -> Iterator[Record]:
-    reader = csv.reader(stream)
+    lines = _Lines(stream)
+    reader = csv.reader(lines)
     try:
         header = next(reader)
+        if header and header[0].startswith("\ufeff"):
+            header[0] = header[0][1:]  # a byte-order mark, as spreadsheets write
     except StopIteration:
         return
     except csv.Error as e:
@@ -118,8 +178,12 @@ def _read_csv(path: str, stream, inputs) -> Iterator[Record]:
     for row_number, row in enumerate(reader, start=1):
         line = reader.line_num
         rid = row[id_col] if id_col is not None and id_col < len(row) and row[id_col] else None
+        bad_text = _not_utf8(path, line, lines.last)
+        if bad_text is not None:
+            yield Record(row_number, path, case_id=None, line=line, diagnostics=[bad_text])
+            continue
         if len(row) != len(header):
-            yield Record(row_number, path, case_id=rid, diagnostics=[Diagnostic(
+            yield Record(row_number, path, case_id=rid, line=line, diagnostics=[Diagnostic(
                 "csv-row", f"row {row_number} has {len(row)} cells; the header has {len(header)}", Span.point(path, line, 1))])
             continue
         raw: dict = {}
@@ -138,17 +202,18 @@ def _read_csv(path: str, stream, inputs) -> Iterator[Record]:
                 value = _cell(text, spec, path, line, col, column) if column not in RESERVED else text
             except (ValueError, RecursionError) as e:
                 bad.append(Diagnostic("csv-cell", f"column `{column}` is not valid JSON: {getattr(e, 'msg', str(e))}",
-                                      Span.point(path, line, col)))
+                                      Span.point(path, line, _cell_column(lines.last, col - 1))))
                 continue
             target = raw
             for part in parts[:-1]:
                 target = target.setdefault(part, {})
                 if not isinstance(target, dict):
-                    bad.append(Diagnostic("csv-cell", f"column `{column}` conflicts with another column", Span.point(path, line, col)))
+                    bad.append(Diagnostic("csv-cell", f"column `{column}` conflicts with another column",
+                                          Span.point(path, line, _cell_column(lines.last, col - 1))))
                     break
             else:
                 target[parts[-1]] = value
-        yield Record(row_number, path, raw=raw if not bad else None, diagnostics=bad, case_id=rid)
+        yield Record(row_number, path, raw=raw if not bad else None, diagnostics=bad, case_id=rid, line=line)
 
 
 def _read_dir(path: str) -> Iterator[Record]:
@@ -170,10 +235,10 @@ def read_records(path: str, kind: str, inputs, parse_lines: bool = True) -> Iter
         return
     if path == "-":
         import sys
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="")
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline="")
         name = "<stdin>"
     else:
-        stream = open(path, encoding="utf-8", errors="replace", newline="")
+        stream = open(path, encoding="utf-8", errors="surrogateescape", newline="")
         name = path
     with stream:
         if kind == "jsonl":
@@ -215,7 +280,7 @@ def evaluate_record(pset: PolicySet, rec: Record, as_of: _dt.date | None, select
     evaluation = pset.evaluate(facts, case_as_of, selection, trace=explain)
     line["as_of"] = evaluation.as_of.isoformat()
     line["results"] = [r.to_dict(trace=explain) for r in evaluation.results]
-    if any(r.status == "error" for r in evaluation.results):
+    if any(r.status == "error" or r.diagnostics for r in evaluation.results):
         line["status"] = "error"
     return line
 
@@ -224,7 +289,7 @@ def _record_diag(d: Diagnostic, rec: Record) -> dict:
     out = d.to_dict()
     if rec.locator is None and d.span is not None and d.span.file == rec.source and rec.name is None:
         if out.get("line", 1) == 1:
-            out["line"] = out["end_line"] = rec.number
+            out["line"] = out["end_line"] = rec.line or rec.number
     return out
 
 

@@ -136,7 +136,7 @@ def _make_date(ctx, y, m, d):
 BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("min", (1, 64), _min_max_sig, _min_max(min), "the smallest of its arguments, or of a list"),
     Builtin("max", (1, 64), _min_max_sig, _min_max(max), "the largest of its arguments, or of a list"),
-    Builtin("abs", (1, 1), _numbers_to(NUMBER), lambda ctx, x: abs(x), "absolute value"),
+    Builtin("abs", (1, 1), _numbers_to(NUMBER), lambda ctx, x: x.copy_abs(), "absolute value"),
     Builtin("round", (1, 2), _numbers_to(NUMBER), _round_impl,
             "round half away from zero to a number of decimal places (default 0)"),
     Builtin("len", (1, 1), _len_sig, lambda ctx, x: Decimal(len(x)), "number of items in a list, or characters in a string"),

@@ -96,6 +96,8 @@ class _Checker:
         self.used_shared: set[int] = set()
         self.used_params: set[tuple[str, str]] = set()
         self.binder_envs: dict[int, _Env] = {}
+        self.chain_reported = False
+        self.deps: dict[tuple, set[tuple]] = {}  # rule or outcome -> the rules and outcomes it reads
 
     def _visible_inputs(self, p: Policy) -> dict[str, InputDecl]:
         """The shared inputs of the policy's directory and its parents, then its own."""
@@ -158,9 +160,11 @@ class _Checker:
     # -- rules and outcomes, checked on demand so that cycles show
     def rule_type(self, pid: str, name: str, kind: str, at: Span | None) -> Type:
         key = (pid, name) if kind == "rule" else (pid, "outcome:" + name)
+        frame = (pid, name, kind)
+        if self.in_progress:
+            self.deps.setdefault(self.in_progress[-1], set()).add(frame)
         if key in self.out.rule_types:
             return self.out.rule_types[key]
-        frame = (pid, name, kind)
         if frame in self.in_progress:
             cycle = self.in_progress[self.in_progress.index(frame):] + [frame]
             path = " -> ".join(n for _, n, _ in cycle)
@@ -593,6 +597,31 @@ class _Checker:
             return bt
         return ListT(bt)  # map
 
+    def _check_chain_depth(self):
+        """Evaluation nests one level per rule read by a rule: refuse chains longer than MAX_RULE_CHAIN."""
+        depth: dict[tuple, int] = {}
+        for start in list(self.deps):
+            stack = [(start, False)]
+            while stack:
+                node, done = stack.pop()
+                if node in depth:
+                    continue
+                children = [c for c in self.deps.get(node, ()) if c != node]
+                if done:
+                    depth[node] = 1 + max((depth.get(c, 0) for c in children), default=0)
+                    continue
+                stack.append((node, True))
+                stack.extend((c, False) for c in children if c not in depth and (c, True) not in stack)
+        if not depth:
+            return
+        deepest, d = max(depth.items(), key=lambda kv: kv[1])
+        if d > MAX_RULE_CHAIN:
+            pid, name, kind = deepest
+            decl = self.policies[pid].rules.get(name) if kind == "rule" else self.policies[pid].outcomes.get(name)
+            self.error("rule-chain-too-deep", f"`{name}` reads a chain of {d - 1} rules, each reading the next; "
+                       f"the limit is {MAX_RULE_CHAIN}", decl.span if decl else None,
+                       "shorten the chain: a rule can combine several steps in one expression")
+
     # -- the whole set
     def run(self) -> CheckedSet:
         for p in self.policies.values():
@@ -622,6 +651,7 @@ class _Checker:
                 self.rule_type(p.id, name, "rule", p.rules[name].span)
             for name in p.outcomes:
                 self.rule_type(p.id, name, "outcome", p.outcomes[name].span)
+        self._check_chain_depth()
         for p in self.policies.values():
             used = self.used_inputs.get(p.id, set())
             for name, decl in p.inputs.items():
@@ -639,6 +669,8 @@ class _Checker:
                         self.warn("unused-input", f"shared input `{name}` is read by no policy", decl.span)
         return self.out
 
+
+MAX_RULE_CHAIN = 64  # rules referring to rules: evaluation nests one level per step
 
 RESERVED = {"today", "and", "or", "not", "in", "if", "then", "else", "true", "false", "null"}
 

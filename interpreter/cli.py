@@ -128,7 +128,8 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
         click.echo(to_json(evaluation.to_dict(trace=True)))
     else:
         click.echo(render_evaluation_text(evaluation, explain=explain, color=use_color(sys.stdout)), nl=False)
-    sys.exit(EXIT_FINDING if any(r.status == "error" for r in evaluation.results) else EXIT_OK)
+    failed = any(r.status == "error" or any(d.is_error for d in r.diagnostics) for r in evaluation.results)
+    sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 
 @cli.command()
@@ -307,6 +308,7 @@ def test_(paths, junit_path, coverage, min_coverage):
 
 def main():
     """Entry point of the `policy` console script."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))  # limits are checked; this is headroom
     try:
         cli.main(prog_name="policy", standalone_mode=True)
     except KeyboardInterrupt:

@@ -398,7 +398,7 @@ class Compiler:
             v = x(c, loc)
             if type(v) is Unknown:
                 return v
-            return -v
+            return v.copy_negate() if type(v) is Decimal else -v  # exact: never rounded by a context
         return neg
 
     def c_Binary(self, n: A.Binary) -> Fn:
@@ -445,9 +445,16 @@ class Compiler:
                 return _constant(True) if n.op == "or" else r
             if k is False:
                 return r if n.op == "or" else _constant(False)
+        # An error on the left matters only if the right does not decide: `1 / n > 0 or b` with b true is true,
+        # as it was while n was unknown (knowing more never changes a decided outcome).
         if n.op == "and":
             def and_(c, loc):
-                a = l(c, loc)
+                try:
+                    a = l(c, loc)
+                except EvalFailure:
+                    if r(c, loc) is False:
+                        return False
+                    raise
                 if a is False:
                     return False
                 b = r(c, loc)
@@ -459,7 +466,12 @@ class Compiler:
             return and_
 
         def or_(c, loc):
-            a = l(c, loc)
+            try:
+                a = l(c, loc)
+            except EvalFailure:
+                if r(c, loc) is True:
+                    return True
+                raise
             if a is True:
                 return True
             b = r(c, loc)

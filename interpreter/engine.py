@@ -19,6 +19,8 @@ from .values import Unknown
 
 __all__ = ["PolicySet", "LoadResult", "Evaluation", "OutcomeResult", "Missing", "load", "STATUSES"]
 
+_FAILED = object()
+
 STATUSES = ("applies", "does_not_apply", "undetermined", "not_in_force", "error")
 
 
@@ -345,9 +347,14 @@ class PolicySet:
                             case.stack.append([])
                         try:
                             x = fn(case, ())
+                        except EvalFailure as e:  # the outcome applies; this value cannot be computed
+                            res.diagnostics.append(Diagnostic(e.code, e.message, e.span))
+                            x = _FAILED
                         finally:
                             if trace:
                                 children = case.stack.pop()
+                        if x is _FAILED:
+                            continue
                         if trace:
                             ev = {"kind": "value", "name": k, "text": decl.values[k].text, "label": f"value `{k}`",
                                   "status": "unknown" if type(x) is Unknown else "value", "value": _jsonable(x)}

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
-from .loader import decode_text, parse_iso_date, read_source
+from .loader import decode_text, nesting_problem, parse_iso_date, read_source
 from .limits import LIMITS
 from .model import InputDecl
 from .types import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
@@ -30,6 +30,9 @@ def read_facts_text(text: str, file: str) -> tuple[Any, Locator | None, list[Dia
     value, loc, diags = load_yaml(text, file)
     if any(d.is_error for d in diags):
         return None, loc, diags
+    too_deep = nesting_problem(value, loc, file)
+    if too_deep:
+        return None, loc, [too_deep]
     if value is None:
         value = {}
     return value, loc, diags
@@ -118,6 +121,9 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
             tv = type(v)
             if tv is float:  # from the Python API: read through its shortest text, as written
                 v = Decimal(repr(v).replace("inf", "Infinity"))
+            elif tv is str and v.strip().lower().lstrip("+-") in ("nan", "inf", "infinity", ".nan", ".inf"):
+                fc.err("invalid-number", f"fact `{name}` is `{v}`, not a finite number", path)
+                return _BAD
             elif tv is bool or not (tv is Decimal or tv is int or isinstance(v, (int, Decimal))):
                 return _fail(fc, name, path, t_inner, v)
             d = v if type(v) is Decimal else Decimal(v)

@@ -266,7 +266,10 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
                            loc.nearest_span(()))]
     diags = []
     seen = set()
-    errors = list(_validator(schema).iter_errors(_dates_as_text(doc)))
+    try:
+        errors = list(_validator(schema).iter_errors(_dates_as_text(doc)))
+    except RecursionError:
+        return [Diagnostic("too-deep", "the document is nested too deeply to check", loc.nearest_span(()))]
     # An unknown key explains the shape errors of its mapping (a misspelt `exrp:` is one mistake, not two).
     unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
     for err in errors:
@@ -544,6 +547,24 @@ class _Builder:
         return pol
 
 
+MAX_NESTING = 64
+
+
+def nesting_problem(doc: Any, loc: Locator | None, file: str) -> Diagnostic | None:
+    """A document nested deeper than MAX_NESTING (lists and mappings), found without recursion."""
+    stack = [(doc, ())]
+    while stack:
+        v, path = stack.pop()
+        if len(path) > MAX_NESTING:
+            where = loc.nearest_span(path) if loc is not None else Span.point(file, 1, 1)
+            return Diagnostic("too-deep", f"the document is nested more than {MAX_NESTING} levels deep", where)
+        if isinstance(v, dict):
+            stack.extend((x, path + (k,)) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((x, path + (i,)) for i, x in enumerate(v))
+    return None
+
+
 def _with_yaml_help(d: Diagnostic) -> Diagnostic:
     if d.code != "yaml-syntax" or d.help is not None:
         return d
@@ -568,6 +589,9 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
     diags = [_with_yaml_help(d) for d in diags]
     if any(d.is_error for d in diags):
         return None, diags
+    too_deep = nesting_problem(doc, loc, path)
+    if too_deep:
+        return None, [too_deep]
     if doc is None:
         return None, [Diagnostic("empty-file", "file is empty; a policy needs at least `id` and `title`", Span.point(path, 1, 1))]
     is_inputs = Path(path).name in INPUTS_FILES

@@ -217,7 +217,7 @@ class _Builder:
     def t_neg(self, t, span):
         operand = self.build(t.children[0])
         if isinstance(operand, A.Literal) and isinstance(operand.value, Decimal):
-            return A.Literal(-operand.value, "-" + operand.text, span)
+            return A.Literal(operand.value.copy_negate(), "-" + operand.text, span)  # exact, no context
         return A.Unary("-", operand, span)
 
     def t_field(self, t, span):
@@ -320,9 +320,11 @@ def _deeper_than(tree: Tree, limit: int) -> int | None:
         node, depth = stack.pop()
         if depth > limit:
             return node.meta.start_pos if not node.meta.empty else 0
-        for child in node.children:
+        for i, child in enumerate(node.children):
             if isinstance(child, Tree):
-                stack.append((child, depth + 1))
+                # `a or b or c ...` is one level however long: a chain of one operator is flat to the reader
+                chained = i == 0 and child.data == node.data and node.data in ("or_", "and_", "binary")
+                stack.append((child, depth if chained else depth + 1))
     return None
 
 
@@ -358,7 +360,8 @@ def parse_expression(text: str, file: str = "<expr>", mapper: Mapper | None = No
     too_deep = _deeper_than(tree, MAX_EXPRESSION_DEPTH)
     if too_deep is not None:
         builder.error("expression-too-deep",
-                      f"expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep", too_deep,
+                      f"expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep (parentheses, calls, "
+                      f"`if` and `not` each add a level)", too_deep,
                       help="split it into named rules")
     try:
         return builder.build(tree)

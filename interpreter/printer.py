@@ -68,7 +68,10 @@ def to_text(n: A.Node) -> str:
             parts = [(d.years, "years"), (d.months, "months"), (d.days, "days")]
             nonzero = [(k, u) for k, u in parts if k]
             if len(nonzero) == 1 and nonzero[0][0] >= 0:
-                return f"{nonzero[0][0]} {nonzero[0][1]}"
+                k, unit = nonzero[0]
+                if unit == "days" and k % 7 == 0 and k >= 7:
+                    return f"{k // 7} weeks"
+                return f"{k} {unit}"
             if not nonzero:
                 return "0 days"
         return format_value(n.value)
@@ -99,5 +102,5 @@ def to_text(n: A.Node) -> str:
     if isinstance(n, A.Call):
         return f"{n.func}(" + ", ".join(to_text(a) for a in n.args) + ")"
     if isinstance(n, A.Binder):
-        return f"{n.kind}({n.var} in {to_text(n.collection)}: {to_text(n.body)})"
+        return f"{n.kind}({n.var} in {_wrap(n.collection, 5)}: {to_text(n.body)})"
     raise TypeError(f"cannot print {type(n).__name__}")
