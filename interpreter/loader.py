@@ -115,13 +115,21 @@ def _schemas() -> tuple[Registry, dict[str, Any]]:
     if not _schema_cache:
         docs = {}
         for name in ("policy.schema.json", "inputs.schema.json", "test.schema.json"):
-            docs[name] = json.loads(resources.files("interpreter.schemas").joinpath(name).read_text("utf-8"))
+            docs[name] = json.loads(_schema_text(name))
         registry = Registry().with_resources(
             (doc.get("$id", name), Resource.from_contents(doc)) for name, doc in docs.items()
         )
         _schema_cache["registry"] = registry
         _schema_cache["docs"] = docs
     return _schema_cache["registry"], _schema_cache["docs"]
+
+
+def _schema_text(name: str) -> str:
+    """A schema from the installed package, or from the source tree's schema/ when run from a checkout."""
+    try:
+        return resources.files("interpreter.schemas").joinpath(name).read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return (Path(__file__).resolve().parent.parent / "schema" / name).read_text("utf-8")
 
 
 def _is_number(checker, x) -> bool:
