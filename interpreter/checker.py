@@ -615,7 +615,7 @@ class _Checker:
         if not depth:
             return
         deepest, d = max(depth.items(), key=lambda kv: kv[1])
-        if d > MAX_RULE_CHAIN:
+        if d - 1 > MAX_RULE_CHAIN:  # d counts the rule itself; the chain is what it reads
             pid, name, kind = deepest
             decl = self.policies[pid].rules.get(name) if kind == "rule" else self.policies[pid].outcomes.get(name)
             self.error("rule-chain-too-deep", f"`{name}` reads a chain of {d - 1} rules, each reading the next; "

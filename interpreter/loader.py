@@ -277,7 +277,7 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
     try:
         errors = list(_validator(schema).iter_errors(_dates_as_text(doc)))
     except RecursionError:
-        return [Diagnostic("too-deep", "the document is nested too deeply to check", loc.nearest_span(()))]
+        return [Diagnostic("yaml-too-deep", "the document is nested too deeply to check", loc.nearest_span(()))]
     # An unknown key explains the shape errors of its mapping (a misspelt `exrp:` is one mistake, not two).
     unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
     for err in errors:
@@ -565,7 +565,7 @@ def nesting_problem(doc: Any, loc: Locator | None, file: str) -> Diagnostic | No
         v, path = stack.pop()
         if len(path) > MAX_NESTING:
             where = loc.nearest_span(path) if loc is not None else Span.point(file, 1, 1)
-            return Diagnostic("too-deep", f"the document is nested more than {MAX_NESTING} levels deep", where)
+            return Diagnostic("yaml-too-deep", f"the document is nested more than {MAX_NESTING} levels deep", where)
         if isinstance(v, dict):
             stack.extend((x, path + (k,)) for k, x in v.items())
         elif isinstance(v, list):

@@ -49,6 +49,13 @@ def render_diagnostic(d: Diagnostic, sources: SourceCache, color: bool = False) 
         src = sources.line(d.span.file, d.span.line)
         if src is not None and src.strip():
             src = src.replace("\t", " ")
+            col = d.span.column
+            if len(src) > 160:  # a very long line: show the part around the problem
+                start = max(0, col - 60)
+                src = ("..." if start else "") + src[start:start + 150] + ("..." if start + 150 < len(src) else "")
+                col = col - start + (3 if start else 0)
+                d = Diagnostic(d.code, d.message, type(d.span)(d.span.file, d.span.line, col, d.span.line,
+                               min(col + 150, col + (d.span.end_column - d.span.column))), d.severity, d.help)
             num = str(d.span.line)
             width = (d.span.end_column - d.span.column) if d.span.end_line == d.span.line else len(src) - d.span.column + 1
             width = max(1, min(width, max(1, len(src) - d.span.column + 1)))

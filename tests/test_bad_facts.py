@@ -49,9 +49,8 @@ AS_OF = "2026-03-01"
 TIME_LIMIT = 20.0
 QUICK = {"alias-bomb": 10.0}
 
-# case id -> why the interpreter's answer is wrong (the expectation is kept).
-# Observed at commit f537c75 (and a83c902); the working tree being edited at the time already fixed
-# most of them. Remove an entry once its case passes.
+# case id -> why the interpreter's answer is wrong (the expectation is kept). Remove an entry once its
+# case passes. The 16 cases listed at f537c75 were fixed in f107b92 (tests/fuzz/README.md, Findings).
 KNOWN_WRONG: dict[str, str] = {}
 
 
@@ -143,7 +142,7 @@ GENERATED_IDS = {
     "policy-expression-20001-chars", "policy-expression-300-deep", "policy-list-300-deep", "policy-file-6mb",
     "policy-alias-bomb", "policy-40-digit-literal", "policy-40-digit-parameter", "policy-10000-digit-literal",
     "policy-hex-parameter-5mb", "policy-flat-or-chain-250", "policy-record-typespec-100-deep",
-    "policy-list-typespec-150-deep", "policy-rule-chain-400",
+    "policy-list-typespec-150-deep", "policy-rule-chain-400", "policy-rule-chain-at-the-limit",
 }
 
 
@@ -494,3 +493,22 @@ def test_policy_chain_of_400_rules(tmp_path):
     [r] = doc["results"]
     assert (r["status"], r.get("diagnostics")) == ("applies", None), json.dumps(r)[:600] + _known(case_id)
     assert str(r["values"]["v"]) == "400"
+
+
+def test_policy_rule_chain_at_the_limit_is_accepted(tmp_path):
+    """validate refuses too long a chain of rules and says the limit; a chain of exactly that length passes."""
+    case_id = "policy-rule-chain-at-the-limit"
+
+    def chain(n: int) -> str:
+        rules = "".join(f"  r{i}:\n    label: r{i}\n    expr: r{i - 1} + 1\n" for i in range(1, n))
+        return ("id: t.chain\ntitle: T\ninputs: {x: number}\nrules:\n  r0:\n    label: r0\n    expr: x\n" + rules
+                + f"outcomes:\n  o:\n    label: o\n    when: r{n - 1} > 0\n")
+
+    p, result = _validate(tmp_path, "long.yaml", chain(1000), case_id)
+    limit = re.search(r"the limit is (\d+)", result.stderr)
+    if result.exit_code == 0 or limit is None:
+        return  # no stated limit on chains of rules (test_policy_chain_of_400_rules covers evaluation)
+    n = int(limit[1])
+    p, result = _validate(tmp_path, "limit.yaml", chain(n), case_id)
+    assert result.exit_code == 0, f"a chain of {n} rules, the stated limit, is refused:\n{result.stderr[:600]}" + (
+        _known(case_id))

@@ -51,26 +51,10 @@ def event(text: str) -> None:
         pass
 
 
-# property -> what is wrong, with the smallest example (pinned below with @example)
-# Observed at commit f537c75 (and a83c902); the working tree being edited at the time already fixed
-# most of them. Remove an entry once its case passes.
-KNOWN_WRONG: dict[str, str] = {
-    "round-trip": "to_text prints the collection of a binder without parentheses: `all(x in (if b then xs else "
-                  "[1]): x > 0)` prints as `all(x in if b then xs else [1]: x > 0)`, which does not parse (also for "
-                  "`or`, `and`, `not`, comparisons and `in` as the collection); and `999999 weeks` (or any N weeks with "
-                  "7N >= 1,000,000) prints as `6999993 days`, refused as `invalid-duration ... is too long`",
-    "decimal-arithmetic": "unary minus and abs() round to Python's default 28 digits, not the 34 of DECIMAL_CONTEXT: "
-                          "the literal `-1234567890123456789012345678901234` parses as "
-                          "-1.234567890123456789012345679E+33 (parser.t_neg), and `-n`, `abs(n)` of a 34-digit fact "
-                          "lose 6 digits (compiler.c_Unary, builtins abs); `n == -1234567890123456789012345678901234` "
-                          "is false for that very n",
-    "monotonic": "an error is not absorbed like an unknown: `1 / n > 0 or b` with n absent and b true applies, but "
-                 "with n = 0 it is an error division-by-zero (and with b first, `b or 1 / n > 0`, it applies): "
-                 "knowing more turns a decided outcome into an error, depending on the order of the operands "
-                 "(seen at f537c75); likewise an outcome that applies with a value still unknown (`when: true`, "
-                 "value `0 / n`, n absent) becomes `error` once n = 0 is known: the decision `applies` is replaced by "
-                 "the value's error instead of being kept beside it",
-}
+# property -> what is wrong, with the smallest example (pinned below with @example). Remove an entry once
+# its property holds. The three found at f537c75 (round trip, decimal arithmetic, monotonic) were fixed in
+# f107b92; their examples stay pinned as regression tests (tests/fuzz/README.md, Findings).
+KNOWN_WRONG: dict[str, str] = {}
 
 
 # ------------------------------------------------------------------ typed inputs and facts
