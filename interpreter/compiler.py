@@ -114,7 +114,22 @@ class Compiler:
                 return _constant(fn(_NO_CASE, ()))
             except (EvalFailure, _NotConstant, decimal.DecimalException):
                 return fn  # left to evaluation, which reports it with its position
+        if not self.traced and not hasattr(fn, "const") and isinstance(node, _HOISTABLE) and self._same_for_a_date(node):
+            return _per_date(fn)
         return fn
+
+    def _same_for_a_date(self, node: A.Node) -> bool:
+        """Whether a node's value depends only on the evaluation date (and parameters and literals)."""
+        if self.params is None:
+            return False
+        for n in A.walk(node):
+            if isinstance(n, (A.Name, A.Field)) and id(n) in self.refs:
+                r = self.refs[id(n)]
+                if r.kind not in ("param", "today"):
+                    return False
+            elif isinstance(n, A.Binder):
+                return False
+        return True
 
     def _parameters_only(self, node: A.Node) -> bool:
         """Whether a condition reads nothing of the case: only parameters and literals (a reading in use)."""
@@ -685,6 +700,21 @@ def _note_supplied(c, pv, pid: str, name: str, key, v):
 
 
 _NOT_CONST = object()
+_HOISTABLE = (A.Binary, A.Call, A.Index, A.If, A.ListExpr)
+
+
+def _per_date(fn: Fn) -> Fn:
+    """A value that depends only on the as-of date: computed once per date, not once per case."""
+    cache: dict = {}
+
+    def per_date(c, loc):
+        v = cache.get(c.as_of, _MISSING)
+        if v is _MISSING:
+            v = fn(c, loc)
+            if len(cache) < 64:
+                cache[c.as_of] = v
+        return v
+    return per_date
 _FOLDABLE = (A.Binary, A.Unary, A.Compare, A.BoolOp, A.Not, A.In, A.If, A.ListExpr, A.Call)
 
 
