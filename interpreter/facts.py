@@ -71,9 +71,6 @@ class _FactChecker:
     def err(self, code: str, message: str, path: tuple, help: str | None = None, key: bool = False):
         self.diags.append(Diagnostic(code, message, self.key_span(path) if key else self.span(path), help=help))
 
-    def convert(self, v: Any, t: Type, spec: Any, name: str, path: tuple):
-        return _checker(t, spec)(v, name, path, self)
-
 
 def _checker(t: Type, spec: Any):
     """The check of one declared type, built once per declaration and kept (compile once, check many)."""

@@ -484,26 +484,13 @@ def test_b_print_parse_round_trip(text):
     check_round_trip(text)
 
 
-def _walk(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        for f in n.__dataclass_fields__:
-            child = getattr(n, f)
-            if isinstance(child, A.Node):
-                stack.append(child)
-            elif isinstance(child, tuple):
-                stack.extend(x for x in child if isinstance(x, A.Node))
-
-
 def _shows_a_known_printer_bug(text: str) -> bool:
     """Whether the text has a shape KNOWN_WRONG["round-trip"] already describes."""
     try:
         node = parse_expression(text)
     except ParseFailure:
         return False
-    for n in _walk(node):
+    for n in A.walk(node):
         if isinstance(n, A.Binder) and isinstance(n.collection, (A.If, A.BoolOp, A.Not, A.Compare, A.In)):
             return True
         if isinstance(n, A.Literal) and type(n.value).__name__ == "Duration" and abs(n.value.days) >= 1_000_000:
