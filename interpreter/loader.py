@@ -7,13 +7,8 @@ import json
 import os
 import re
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
-
-import jsonschema
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
@@ -109,27 +104,40 @@ def decode_text(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
 # ---------------------------------------------------------------- schema
 
 _schema_cache: dict[str, Any] = {}
+_SCHEMA_FILES = ("policy.schema.json", "inputs.schema.json", "test.schema.json")
 
 
-def _schemas() -> tuple[Registry, dict[str, Any]]:
-    if not _schema_cache:
-        docs = {}
-        for name in ("policy.schema.json", "inputs.schema.json", "test.schema.json"):
-            docs[name] = json.loads(_schema_text(name))
-        registry = Registry().with_resources(
+def _schema_docs() -> dict[str, Any]:
+    docs = _schema_cache.get("docs")
+    if docs is None:
+        docs = {name: json.loads(_schema_text(name)) for name in _SCHEMA_FILES}
+        _schema_cache["docs"] = docs
+    return docs
+
+
+def _schemas():
+    """The referencing registry of our schemas and the schemas themselves (imports jsonschema's machinery)."""
+    if "registry" not in _schema_cache:
+        from referencing import Registry, Resource
+        docs = _schema_docs()
+        _schema_cache["registry"] = Registry().with_resources(
             (doc.get("$id", name), Resource.from_contents(doc)) for name, doc in docs.items()
         )
-        _schema_cache["registry"] = registry
-        _schema_cache["docs"] = docs
-    return _schema_cache["registry"], _schema_cache["docs"]
+    return _schema_cache["registry"], _schema_docs()
 
 
 def _schema_text(name: str) -> str:
     """A schema from the installed package, or from the source tree's schema/ when run from a checkout."""
-    try:
-        return resources.files("interpreter.schemas").joinpath(name).read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).resolve().parent.parent / "schema" / name).read_text("utf-8")
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, "schemas", name),                   # an installed package
+                      os.path.join(os.path.dirname(os.path.realpath(__file__)), os.pardir, "schema", name)):
+        try:
+            with open(candidate, encoding="utf-8") as fh:
+                return fh.read()
+        except OSError:
+            continue
+    from importlib import resources  # any other installation (a zip, a custom loader)
+    return resources.files("interpreter.schemas").joinpath(name).read_text("utf-8")
 
 
 def _is_number(checker, x) -> bool:
@@ -140,10 +148,15 @@ def _is_integer(checker, x) -> bool:
     return (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, Decimal) and x == x.to_integral_value())
 
 
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _is_number, "integer": _is_integer})
-
-
-_Validator = jsonschema.validators.extend(Draft202012Validator, type_checker=_TYPE_CHECKER)
+def _validator_class():
+    """Draft 2020-12 with our numbers (int or Decimal, never bool); jsonschema is imported only when needed."""
+    cls = _schema_cache.get("class")
+    if cls is None:
+        import jsonschema.validators
+        from jsonschema import Draft202012Validator
+        checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _is_number, "integer": _is_integer})
+        cls = _schema_cache["class"] = jsonschema.validators.extend(Draft202012Validator, type_checker=checker)
+    return cls
 
 
 def _dates_as_text(v: Any) -> Any:
@@ -161,8 +174,210 @@ def _validator(name: str):
     key = "validator:" + name
     if key not in _schema_cache:
         registry, docs = _schemas()
-        _schema_cache[key] = _Validator(docs[name], registry=registry)
+        _schema_cache[key] = _validator_class()(docs[name], registry=registry)
     return _schema_cache[key]
+
+
+class _Unsure(Exception):
+    """The quick check cannot vouch for its answer: jsonschema decides."""
+
+
+class _QuickCheck:
+    """Whether a document is valid against one of our schemas, decided exactly as jsonschema would, without it.
+
+    Only the keywords our schemas use are understood, with jsonschema's
+    semantics (Draft 2020-12, our type checker, no format checker: `format`
+    is an annotation). Anything else (another keyword, a `$schema` or `$id`
+    below the root, a reference it cannot follow, a deep document) raises
+    _Unsure. When the document is not valid, or the check is unsure,
+    jsonschema itself runs and gives the errors, so the diagnostics are
+    always jsonschema's; this only spares importing and running it for
+    documents without errors.
+    """
+
+    MAX_DEPTH = 16  # deeper documents go to jsonschema (its recursion limits decide, as they always did)
+    MAX_CALLS = 400  # nested schema applications, against reference cycles
+    _IGNORED = frozenset({"title", "description", "$comment", "$defs", "default", "examples", "format",
+                          "then", "else", "deprecated", "readOnly", "writeOnly"})
+
+    def __init__(self, docs: dict[str, Any]):
+        self.by_uri = {}
+        for name, doc in docs.items():
+            if not isinstance(doc, dict) or not isinstance(doc.get("$id"), str):
+                raise _Unsure
+            self.by_uri[doc["$id"]] = doc
+
+    def is_valid(self, root: dict, instance: Any) -> bool:
+        return self.valid(root, instance, root["$id"], 0, 0, True)
+
+    def resolve(self, ref: Any, base: str) -> tuple[Any, str]:
+        if not isinstance(ref, str):
+            raise _Unsure
+        target, _, fragment = ref.partition("#")
+        if target:
+            if any(c in target for c in "/:%?\\") or target in (".", ".."):
+                raise _Unsure
+            uri = base.rsplit("/", 1)[0] + "/" + target
+        else:
+            uri = base
+        node = self.by_uri.get(uri)
+        if node is None or not fragment.startswith("/"):
+            raise _Unsure  # the whole document, an anchor, or elsewhere
+        for part in fragment[1:].split("/"):
+            if "~" in part or "%" in part or not isinstance(node, dict) or part not in node:
+                raise _Unsure
+            node = node[part]
+            if isinstance(node, dict) and ("$id" in node or "$schema" in node):
+                raise _Unsure
+        return node, uri
+
+    @staticmethod
+    def is_type(x: Any, t: Any) -> bool:
+        if t == "string":
+            return isinstance(x, str)
+        if t == "object":
+            return isinstance(x, dict)
+        if t == "array":
+            return isinstance(x, list)
+        if t == "boolean":
+            return isinstance(x, bool)
+        if t == "null":
+            return x is None
+        if t == "number":
+            return _is_number(None, x)
+        if t == "integer":
+            return _is_integer(None, x)
+        raise _Unsure
+
+    @staticmethod
+    def unique(items: list) -> bool:
+        if all(isinstance(x, str) for x in items):
+            return len(set(items)) == len(items)
+        if all(_is_number(None, x) and (not isinstance(x, Decimal) or x.is_finite()) for x in items):
+            return len(set(items)) == len(items)
+        raise _Unsure
+
+    def valid(self, schema: Any, x: Any, base: str, depth: int, calls: int, root: bool = False) -> bool:
+        if schema is True:
+            return True
+        if schema is False:
+            return False
+        if not isinstance(schema, dict) or depth > self.MAX_DEPTH or calls > self.MAX_CALLS:
+            raise _Unsure
+        calls += 1
+        valid = self.valid
+        for k, v in schema.items():
+            if k in self._IGNORED:
+                continue
+            if k == "type":
+                if not any(self.is_type(x, t) for t in ([v] if isinstance(v, str) else v)):
+                    return False
+            elif k == "$ref":
+                target, uri = self.resolve(v, base)
+                if not valid(target, x, uri, depth, calls):
+                    return False
+            elif k == "properties":
+                if isinstance(x, dict):
+                    for name, sub in v.items():
+                        if name in x and not valid(sub, x[name], base, depth + 1, calls):
+                            return False
+            elif k == "additionalProperties":
+                if isinstance(x, dict):
+                    if "patternProperties" in schema:
+                        raise _Unsure
+                    known = schema.get("properties", {})
+                    extras = [name for name in x if name not in known]
+                    if isinstance(v, dict):
+                        for name in extras:
+                            if not valid(v, x[name], base, depth + 1, calls):
+                                return False
+                    elif not v and extras:
+                        return False
+            elif k == "propertyNames":
+                if isinstance(x, dict):
+                    for name in x:
+                        if not valid(v, name, base, depth + 1, calls):
+                            return False
+            elif k == "required":
+                if isinstance(x, dict) and any(name not in x for name in v):
+                    return False
+            elif k == "pattern":
+                if isinstance(x, str) and not re.search(v, x):
+                    return False
+            elif k == "minLength":
+                if isinstance(x, str) and len(x) < v:
+                    return False
+            elif k == "minItems":
+                if isinstance(x, list) and len(x) < v:
+                    return False
+            elif k == "minProperties":
+                if isinstance(x, dict) and len(x) < v:
+                    return False
+            elif k == "uniqueItems":
+                if v and isinstance(x, list) and not self.unique(x):
+                    return False
+            elif k == "enum":
+                if not all(isinstance(e, str) for e in v):
+                    raise _Unsure
+                if not (isinstance(x, str) and x in v):
+                    return False
+            elif k == "const":
+                if not isinstance(v, str):
+                    raise _Unsure
+                if not (isinstance(x, str) and x == v):
+                    return False
+            elif k == "items":
+                if isinstance(x, list):
+                    if "prefixItems" in schema or not isinstance(v, dict):
+                        raise _Unsure
+                    for item in x:
+                        if not valid(v, item, base, depth + 1, calls):
+                            return False
+            elif k == "allOf":
+                for sub in v:
+                    if not valid(sub, x, base, depth, calls):
+                        return False
+            elif k == "anyOf":
+                if not any(valid(sub, x, base, depth, calls) for sub in v):
+                    return False
+            elif k == "oneOf":
+                if sum(1 for sub in v if valid(sub, x, base, depth, calls)) != 1:
+                    return False
+            elif k == "not":
+                if valid(v, x, base, depth, calls):
+                    return False
+            elif k == "if":
+                if valid(v, x, base, depth, calls):
+                    if "then" in schema and not valid(schema["then"], x, base, depth, calls):
+                        return False
+                elif "else" in schema and not valid(schema["else"], x, base, depth, calls):
+                    return False
+            elif k == "dependentRequired":
+                if isinstance(x, dict):
+                    for name, needed in v.items():
+                        if name in x and any(n not in x for n in needed):
+                            return False
+            elif k == "dependentSchemas":
+                if isinstance(x, dict):
+                    for name, sub in v.items():
+                        if name in x and not valid(sub, x, base, depth, calls):
+                            return False
+            elif k in ("$schema", "$id") and root:
+                continue
+            else:
+                raise _Unsure
+        return True
+
+
+def _quickly_valid(schema: str, instance: Any) -> bool:
+    """True only when the document certainly has no schema errors (see _QuickCheck); False means: ask jsonschema."""
+    try:
+        check = _schema_cache.get("quick")
+        if check is None:
+            check = _schema_cache["quick"] = _QuickCheck(_schema_docs())
+        return check.is_valid(_schema_docs()[schema], instance)
+    except Exception:  # _Unsure, RecursionError, or anything unforeseen: jsonschema decides
+        return False
 
 
 _JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
@@ -275,7 +490,10 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
     diags = []
     seen = set()
     try:
-        errors = list(_validator(schema).iter_errors(_dates_as_text(doc)))
+        instance = _dates_as_text(doc)
+        if _quickly_valid(schema, instance):
+            return []
+        errors = list(_validator(schema).iter_errors(instance))
     except RecursionError:
         return [Diagnostic("yaml-too-deep", "the document is nested too deeply to check", loc.nearest_span(()))]
     # An unknown key explains the shape errors of its mapping (a misspelt `exrp:` is one mistake, not two).
