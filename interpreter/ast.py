@@ -130,15 +130,22 @@ class Binder(Node):
     var_span: Span | None = _span()
 
 
+def children(node: Node) -> list[Node]:
+    """The nodes directly under a node."""
+    out: list[Node] = []
+    for f in node.__dataclass_fields__:
+        child = getattr(node, f)
+        if isinstance(child, Node):
+            out.append(child)
+        elif isinstance(child, tuple):
+            out.extend(x for x in child if isinstance(x, Node))
+    return out
+
+
 def walk(node: Node):
     """Every node of an expression, the node itself first; iterative, so depth cannot overflow."""
     stack = [node]
     while stack:
         n = stack.pop()
         yield n
-        for f in n.__dataclass_fields__:
-            child = getattr(n, f)
-            if isinstance(child, Node):
-                stack.append(child)
-            elif isinstance(child, tuple):
-                stack.extend(x for x in child if isinstance(x, Node))
+        stack.extend(children(n))

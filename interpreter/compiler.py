@@ -8,10 +8,12 @@ the untraced one pays nothing for tracing.
 from __future__ import annotations
 
 import decimal
+import operator
 from decimal import Decimal
 from typing import Any, Callable
 
 from . import ast as A
+from . import fastpath
 from .builtins import BUILTINS, EvalError
 from .checker import CheckedSet, Ref
 from .diagnostics import Span
@@ -71,11 +73,17 @@ def _arith(op: str, span: Span | None):
 class Compiler:
     """Compiles the expressions of a checked set; `traced` selects the variant that records events."""
 
-    def __init__(self, checked: CheckedSet, traced: bool, params: dict | None = None):
-        """`params`: parameter tables whose single values the untraced variant may fold in as constants."""
+    def __init__(self, checked: CheckedSet, traced: bool, params: dict | None = None, strict: bool = False):
+        """`params`: parameter tables whose single values the untraced variant may fold in as constants.
+
+        `strict`: build the two-valued fast path (see fastpath.py), which raises instead of giving unknowns.
+        """
         self.params = params
         self.checked = checked
         self.traced = traced
+        self.strict = strict and not traced
+        self.depth = 0  # binders around the node being compiled: its item is `loc[depth]`
+        self.const_conditions: dict[int, Any] = {}
         self.types = checked.types
         self.refs = checked.refs
         self.rule_fns: dict[tuple[str, str], Fn] = {}
@@ -86,11 +94,12 @@ class Compiler:
     def expr(self, node: A.Node, policy: str | None = None) -> Fn:
         """Compile one expression of `policy` (the policy whose coverage its conditions count for)."""
         self.policy = policy
+        self.depth = 0
         try:
             fn = self.c(node)
         except RecursionError:
             raise EvalFailure("expression-too-deep", "expression is nested too deeply", node.span)
-        return self._guard(fn, node.span)
+        return fn if self.strict else self._guard(fn, node.span)
 
     def _guard(self, fn: Fn, span: Span | None) -> Fn:
         def guarded(c, loc):
@@ -112,7 +121,7 @@ class Compiler:
         if not self.traced and not hasattr(fn, "const") and isinstance(node, _FOLDABLE) and self._constant_subtree(node):
             try:
                 return _constant(fn(_NO_CASE, ()))
-            except (EvalFailure, _NotConstant, decimal.DecimalException):
+            except (EvalFailure, EvalError, fastpath.Fallback, _NotConstant, decimal.DecimalException):
                 return fn  # left to evaluation, which reports it with its position
         if not self.traced and not hasattr(fn, "const") and isinstance(node, _HOISTABLE) and self._same_for_a_date(node):
             return _per_date(fn)
@@ -122,7 +131,7 @@ class Compiler:
         """Whether a node's value depends only on the evaluation date (and parameters and literals)."""
         if self.params is None:
             return False
-        for n in A.walk(node):
+        for n in self._live(node):
             if isinstance(n, (A.Name, A.Field)) and id(n) in self.refs:
                 r = self.refs[id(n)]
                 if r.kind not in ("param", "today"):
@@ -130,6 +139,31 @@ class Compiler:
             elif isinstance(n, A.Binder):
                 return False
         return True
+
+    def _live(self, node: A.Node):
+        """Like `A.walk`, but skipping the branch an `if` never takes because its condition is constant."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            yield n
+            if isinstance(n, A.If) and not self.traced:
+                k = self._constant_condition(n.cond)
+                if type(k) is bool:
+                    stack += [n.cond, n.then if k else n.orelse]
+                    continue
+            stack.extend(A.children(n))
+
+    def _constant_condition(self, node: A.Node):
+        """The value of a condition that is the same for every case (`salary_test == "latest"`), else None."""
+        key = id(node)
+        if key not in self.const_conditions:
+            k = None
+            if self._constant_subtree(node):
+                saved = self.depth
+                k = getattr(self.c(node), "const", None)
+                self.depth = saved
+            self.const_conditions[key] = k
+        return self.const_conditions[key]
 
     def _parameters_only(self, node: A.Node) -> bool:
         """Whether a condition reads nothing of the case: only parameters and literals (a reading in use)."""
@@ -291,6 +325,8 @@ class Compiler:
             return lambda c, loc: c.as_of
         if r.kind == "input":
             name = r.name
+            if self.strict:
+                return fastpath.fact(name)
             unknown = Unknown(frozenset([name]))
 
             def fact(c, loc):
@@ -306,7 +342,7 @@ class Compiler:
                 table = (self.params or {}).get(pid, {}).get(name)
                 if table is not None and table.decl.kind == "value":
                     return _constant(table.value)
-                return param
+                return fastpath.checked(param, Unknown) if self.strict else param
 
             def traced_param(c, loc):
                 pv = c.params[pid][name]
@@ -316,6 +352,15 @@ class Compiler:
             return traced_param
         key = (r.policy, r.name) if r.kind == "rule" else (r.policy, "outcome:" + r.name)
         rule_fns = self.rule_fns
+
+        if self.strict:
+            def strict_rule(c, loc):
+                memo = c.strict_memo
+                v = memo.get(key, _MISSING)
+                if v is _MISSING:
+                    v = memo[key] = rule_fns[key](c, ())
+                return v
+            return strict_rule
 
         if not self.traced:
             def rule(c, loc):
@@ -362,6 +407,9 @@ class Compiler:
         target = self.c(n.target)
         name = n.name
         tr = self.refs.get(id(n.target)) if isinstance(n.target, A.Name) else None
+        if self.strict:
+            return fastpath.local_field(tr.depth, name) if tr is not None and tr.kind == "local" \
+                else fastpath.field(target, name)
         if tr is not None and tr.kind == "local" and not self.traced:
             d = tr.depth
 
@@ -403,7 +451,7 @@ class Compiler:
             if traced:
                 _note_supplied(c, pv, pid, name, k, v)
             return v
-        return index
+        return fastpath.checked(index, Unknown) if self.strict else index
 
     # ---- operators
     def c_Unary(self, n: A.Unary) -> Fn:
@@ -437,6 +485,9 @@ class Compiler:
         else:
             op = lambda a, b: a - b  # noqa: E731
 
+        if self.strict:
+            return fastpath.apply2(op, self._operand(n.left, l), self._operand(n.right, r))
+
         def binary(c, loc):
             a = l(c, loc)
             b = r(c, loc)
@@ -445,14 +496,29 @@ class Compiler:
             return op(a, b)
         return binary
 
+    def _operand(self, node: A.Node, fn: Fn) -> tuple:
+        """How the strict path reads an operand: a constant, a binder item's field, or a closure."""
+        k = getattr(fn, "const", _NOT_CONST)
+        if k is not _NOT_CONST:
+            return ("const", k)
+        if isinstance(node, A.Field) and isinstance(node.target, A.Name) and id(node) not in self.refs:
+            r = self.refs.get(id(node.target))
+            if r is not None and r.kind == "local":
+                return ("field", r.depth, node.name)
+        return ("fn", fn)
+
     def c_Compare(self, n: A.Compare) -> Fn:
         l, r = self.c(n.left), self.c(n.right)
+        if self.strict:
+            return fastpath.apply2(fastpath.COMPARE[n.op], self._operand(n.left, l), self._operand(n.right, r))
         k = getattr(r, "const", _NOT_CONST)
         if k is not _NOT_CONST and type(k) is not Unknown:
             return _compare_const(n.op, l, k)
         return _compare(n.op, l, r)
 
     def c_BoolOp(self, n: A.BoolOp) -> Fn:
+        if self.strict:
+            return self._bool_chain(n)
         l, r = self.c(n.left), self.c(n.right)
         if not self.traced:
             k = getattr(l, "const", _NOT_CONST)
@@ -496,6 +562,30 @@ class Compiler:
                 return b
             return a if b is False else a | b
         return or_
+
+    def _bool_chain(self, n: A.BoolOp) -> Fn:
+        """`a and b and c` as one strict closure; constant operands dropped, or deciding the whole."""
+        operands: list[A.Node] = []
+        pending = [n]
+        while pending:  # in order, left to right: both sides of a same-operator chain are flattened
+            x = pending.pop()
+            if isinstance(x, A.BoolOp) and x.op == n.op:
+                pending += [x.right, x.left]
+            else:
+                operands.append(x)
+        fns = []
+        decides = n.op == "or"  # the constant that decides the whole: true for `or`, false for `and`
+        for x in operands:
+            fn = self.c(x)
+            k = getattr(fn, "const", _NOT_CONST)
+            if k is decides:
+                return _constant(decides)  # whatever the others are, even unknown or failing
+            if k is not _NOT_CONST and type(k) is bool:
+                continue
+            fns.append(fn)
+        if not fns:
+            return _constant(not decides)
+        return fns[0] if len(fns) == 1 else fastpath.bool_chain(n.op, fns)
 
     def c_Not(self, n: A.Not) -> Fn:
         x = self.c(n.operand)
@@ -563,6 +653,8 @@ class Compiler:
         args = [self.c(a) for a in n.args]
         impl = b.impl
         span = n.span
+        if self.strict:
+            return fastpath.call(impl, args)
 
         def call(c, loc):
             vals = [f(c, loc) for f in args]
@@ -580,7 +672,15 @@ class Compiler:
 
     def c_Binder(self, n: A.Binder) -> Fn:
         coll = self.c(n.collection)
-        body = self.c(n.body)
+        depth = self.depth
+        self.depth += 1
+        try:
+            body = self.c(n.body)
+            fast = self._strict_binder(n, coll, body, depth) if self.strict else None
+        finally:
+            self.depth = depth
+        if fast is not None:
+            return fast
         kind = n.kind
         span = n.span
         traced = self.traced
@@ -687,6 +787,48 @@ class Compiler:
             c.stack[-1].append(ev)
             return v
         return traced_binder
+
+
+    def _strict_binder(self, n: A.Binder, coll: Fn, body: Fn, depth: int) -> Fn | None:
+        """all / any / filter on the strict path: fused when the body tests the item against an invariant."""
+        b = n.body
+        if isinstance(b, A.Compare):
+            sides = (b.left, b.right, fastpath.COMPARE[b.op])
+        elif isinstance(b, A.In) and not b.negated:
+            sides = (b.item, b.collection, fastpath.IN)
+        else:
+            sides = None
+        if sides is not None and n.kind in ("all", "any", "filter"):
+            left, right, test = sides
+            for item, other, item_first in ((left, right, True), (right, left, False)):
+                get = self._item_getter(item, depth)
+                if get is None or not self._invariant(other, depth):
+                    continue
+                if test == fastpath.IN:  # `item in list`: contains(list, item)
+                    if not item_first:
+                        continue
+                    test, item_first = operator.contains, False
+                return fastpath.fused_binder(n.kind, coll, get, test, self.c(other), item_first)
+        return fastpath.binder(n.kind, coll, body)
+
+    def _item_getter(self, node: A.Node, depth: int):
+        """For `var.field` with `var` the binder's item at `depth`: a C getter of the field."""
+        if isinstance(node, A.Field) and isinstance(node.target, A.Name) and id(node) not in self.refs:
+            r = self.refs.get(id(node.target))
+            if r is not None and r.kind == "local" and r.depth == depth:
+                return operator.itemgetter(node.name)
+        return None
+
+    def _invariant(self, node: A.Node, depth: int) -> bool:
+        """Whether a node inside a binder's body is the same for every item: no binder, no item."""
+        for x in self._live(node):
+            if isinstance(x, A.Binder):
+                return False
+            if isinstance(x, A.Name):
+                r = self.refs.get(id(x))
+                if r is not None and r.kind == "local" and r.depth >= depth:
+                    return False
+        return True
 
 
 def _note_supplied(c, pv, pid: str, name: str, key, v):

@@ -104,13 +104,14 @@ class Evaluation:
 
 
 class _Case:
-    __slots__ = ("facts", "as_of", "params", "memo", "stack", "seen")
+    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen")
 
     def __init__(self, facts, as_of, params, seen=None):
         self.facts = facts
         self.as_of = as_of
         self.params = params
         self.memo: dict = {}
+        self.strict_memo: dict = {}  # rules computed by the strict closures: never unknown
         self.stack: list = [[]]
         self.seen = seen
 
@@ -124,8 +125,8 @@ class _CompiledOutcome:
 
 
 class _Compiled:
-    def __init__(self, checked: CheckedSet, traced: bool, params=None):
-        comp = Compiler(checked, traced, params)
+    def __init__(self, checked: CheckedSet, traced: bool, params=None, strict: bool = False):
+        comp = Compiler(checked, traced, params, strict)
         self.outcomes: list[_CompiledOutcome] = []
         for p in checked.policies.values():
             for name, r in p.rules.items():
@@ -234,7 +235,9 @@ class PolicySet:
         self.inputs = checked.inputs
         self.params = default_tables(self.policies)
         self._plain = _Compiled(checked, traced=False, params=self.params)
+        self._strict: _Compiled | None = None
         self._traced: _Compiled | None = None
+        self._chosen: dict = {}
 
     def with_params(self, raw: Any, locator=None, file: str = "<params>") -> tuple["PolicySet", list[Diagnostic]]:
         """A copy of this set whose parameter values are overridden by `{policy id: {parameter: value}}`.
@@ -245,7 +248,8 @@ class PolicySet:
         clone = object.__new__(PolicySet)
         clone.__dict__.update(self.__dict__)
         clone.params = tables
-        clone._plain = None  # compiled again, on first use, with these values folded in
+        clone._plain = clone._strict = None  # compiled again, on first use, with these values folded in
+        clone._chosen = {}
         return clone, diags
 
     def coverage_universe(self) -> dict[str, dict[tuple, dict]]:
@@ -289,6 +293,27 @@ class PolicySet:
             self._plain = _Compiled(self.checked, traced=False, params=self.params)
         return self._plain
 
+    def _outcomes(self, outcomes: Iterable[tuple[str, str]] | None, trace: bool, fast: bool) -> list[tuple]:
+        """The compiled outcomes to decide, in the set's order: (three-valued or traced, strict or None) pairs."""
+        key = (None if outcomes is None else tuple(outcomes), trace, fast)
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            if trace:
+                if self._traced is None:
+                    self._traced = _Compiled(self.checked, traced=True)
+                pairs = [(co, None) for co in self._traced.outcomes]
+            elif not fast:
+                pairs = [(co, None) for co in self._compiled_plain().outcomes]
+            else:
+                if self._strict is None:
+                    self._strict = _Compiled(self.checked, traced=False, params=self.params, strict=True)
+                pairs = list(zip(self._compiled_plain().outcomes, self._strict.outcomes))
+            wanted = None if key[0] is None else set(key[0])
+            chosen = [(co, so) for co, so in pairs if wanted is None or (co.policy.id, co.name) in wanted]
+            if len(self._chosen) < 64:
+                self._chosen[key] = chosen
+        return chosen
+
     def outcome_names(self) -> list[tuple[str, str]]:
         return [(o.policy.id, o.name) for o in self._compiled_plain().outcomes]
 
@@ -311,30 +336,38 @@ class PolicySet:
 
     def evaluate(self, facts: Mapping[str, Any], as_of: _dt.date | None = None,
                  outcomes: Iterable[tuple[str, str]] | None = None, trace: bool = False,
-                 seen: set | None = None) -> Evaluation:
+                 seen: set | None = None, fast: bool = True) -> Evaluation:
         """Decide every outcome (or the chosen ones) for checked facts, as of a date (default today).
 
         With `trace`, each result carries its trace; with a `seen` set (which implies the
         trace), the truth values taken by each condition are added to it, for coverage.
+        Without the trace, an outcome is first tried on the two-valued fast path, which
+        gives the same result whenever it gives one; `fast=False` skips it (for tests).
         """
         trace = trace or seen is not None
         as_of = as_of or _dt.date.today()
-        if trace and self._traced is None:
-            self._traced = _Compiled(self.checked, traced=True)
-        compiled = self._traced if trace else self._compiled_plain()
-        wanted = set(outcomes) if outcomes is not None else None
         case = _Case(facts, as_of, self.params, seen)
         results = []
-        for co in compiled.outcomes:
+        for co, strict in self._outcomes(outcomes, trace, fast):
             p = co.policy
-            if wanted is not None and (p.id, co.name) not in wanted:
-                continue
             decl = p.outcomes[co.name]
             res = OutcomeResult(p.id, co.name, decl.label, decl.cite, "undetermined")
             results.append(res)
             if (p.in_force_from and as_of < p.in_force_from) or (p.in_force_until and as_of > p.in_force_until):
                 res.status = "not_in_force"
                 continue
+            if strict is not None:
+                try:  # the two-valued fast path; anything it cannot settle is decided below
+                    v = strict.when(case, ())
+                    if v is True:
+                        res.values = {k: _jsonable(fn(case, ())) for k, fn in strict.values.items()}
+                        res.status = "applies"
+                        continue
+                    if v is False:
+                        res.status = "does_not_apply"
+                        continue
+                except Exception:  # noqa: BLE001 - a missing fact, an error: the three-valued path says which
+                    pass
             if trace:
                 case.memo = {}
                 case.stack = [[]]

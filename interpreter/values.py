@@ -143,4 +143,8 @@ def whole_years_between(a: _dt.date, b: _dt.date) -> int:
     """Full years from a to b: the n with a + n years <= b < a + (n+1) years."""
     if b < a:
         return -whole_years_between(b, a)
-    return whole_months_between(a, b) // 12
+    day = a.day
+    if day == 29 and a.month == 2 and not calendar.isleap(b.year):
+        day = 28  # 29 February + n years is 28 February in a common year
+    n = b.year - a.year
+    return n - 1 if (b.month, b.day) < (a.month, day) else n

@@ -88,3 +88,26 @@ def test_duration_arithmetic_helpers():
     assert whole_years_between(D(2008, 2, 29), D(2026, 2, 28)) == 18
     assert whole_years_between(D(2008, 2, 29), D(2026, 2, 27)) == 17
     assert whole_years_between(D(2024, 6, 30), D(2020, 6, 30)) == -4
+
+
+def test_whole_years_between_agrees_with_adding_years():
+    """The largest n with a + n years <= b (29 February clamped to the 28th), for any pair of dates."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    dates = st.dates(min_value=datetime.date(1, 1, 1), max_value=datetime.date(9998, 12, 31))
+
+    @settings(max_examples=3000, deadline=None)
+    @given(a=dates, b=dates)
+    def run(a, b):
+        lo, hi = (a, b) if a <= b else (b, a)
+        n = hi.year - lo.year
+        while n > 0 and add_duration(lo, Duration(years=n)) > hi:
+            n -= 1
+        assert add_duration(lo, Duration(years=n)) <= hi
+        assert whole_years_between(a, b) == (n if a <= b else -n)
+    run()
+    D = datetime.date
+    assert whole_years_between(D(2020, 2, 29), D(2021, 2, 28)) == 1
+    assert whole_years_between(D(2020, 2, 29), D(2024, 2, 28)) == 3
+    assert whole_years_between(D(2020, 2, 29), D(2024, 2, 29)) == 4
+    assert whole_years_between(D(2021, 2, 28), D(2024, 2, 28)) == 3

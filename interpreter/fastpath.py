@@ -1,0 +1,251 @@
+"""The two-valued fast path: closures for cases whose facts are all there.
+
+Most cases an office evaluates carry every fact a policy reads. For them the
+compiler builds a second untraced variant, the *strict* one, which never
+produces an unknown value: a missing fact, record field or parameter value
+raises `Fallback` instead. Every other surprise (an evaluation error, a
+decimal trap) simply propagates as well. The engine then evaluates that
+outcome again with the three-valued closures, which give the exact answer,
+the missing facts and the diagnostic with its position.
+
+So the strict closures only promise one thing: when they return, they return
+what the three-valued closures return. That frees them to evaluate a binder
+body's invariant side once before the loop, to turn `a and b and c` into one
+loop, and to test a record field against a value in C (`operator.ge`,
+`operator.itemgetter`) rather than through three closure calls per item.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+Fn = Callable[[Any, tuple], Any]
+
+__all__ = ["Fallback", "fact", "local_field", "field", "checked", "bool_chain", "call", "binder", "fused_binder",
+           "COMPARE", "IN"]
+
+
+class Fallback(Exception):
+    """A value the strict closures cannot compute: evaluate the outcome with the three-valued ones."""
+
+
+COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
+           "!=": operator.ne}
+IN = "in"  # `item in collection` fused as contains(collection, item)
+
+
+def fact(name: str) -> Fn:
+    def fact(c, loc):
+        return c.facts[name]  # KeyError when the fact is not given: the three-valued path says which
+    return fact
+
+
+def local_field(depth: int, name: str) -> Fn:
+    def local_field(c, loc):
+        return loc[depth][name]
+    return local_field
+
+
+def field(target: Fn, name: str) -> Fn:
+    def field(c, loc):
+        return target(c, loc)[name]
+    return field
+
+
+def checked(fn: Fn, unknown_type: type) -> Fn:
+    """A value that may be unknown (a parameter value not supplied): raise `Fallback` instead."""
+    def known(c, loc):
+        v = fn(c, loc)
+        if type(v) is unknown_type:
+            raise Fallback
+        return v
+    return known
+
+
+def bool_chain(op: str, fns: list[Fn]) -> Fn:
+    """`a and b and c` (or `or`) as one loop: the first operand that decides ends it."""
+    stop = op == "or"  # `or` stops at the first true operand, `and` at the first false one
+    if len(fns) == 2:
+        f0, f1 = fns
+        if stop:
+            def or2(c, loc):
+                return f0(c, loc) or f1(c, loc)
+            return or2
+
+        def and2(c, loc):
+            return f0(c, loc) and f1(c, loc)
+        return and2
+    fns = tuple(fns)
+    if stop:
+        def or_n(c, loc):
+            for f in fns:
+                if f(c, loc):
+                    return True
+            return False
+        return or_n
+
+    def and_n(c, loc):
+        for f in fns:
+            if not f(c, loc):
+                return False
+        return True
+    return and_n
+
+
+def call(impl, args: list[Fn]) -> Fn:
+    """A builtin call by arity; an error raised by the builtin propagates to the fallback."""
+    if len(args) == 1:
+        a0, = args
+
+        def call1(c, loc):
+            return impl(c, a0(c, loc))
+        return call1
+    if len(args) == 2:
+        a0, a1 = args
+
+        def call2(c, loc):
+            return impl(c, a0(c, loc), a1(c, loc))
+        return call2
+
+    def call_n(c, loc):
+        return impl(c, *[f(c, loc) for f in args])
+    return call_n
+
+
+def binder(kind: str, coll: Fn, body: Fn) -> Fn | None:
+    """all / any / filter whose body is any true/false expression."""
+    if kind == "all":
+        def all_(c, loc):
+            for x in coll(c, loc):
+                if not body(c, loc + (x,)):
+                    return False
+            return True
+        return all_
+    if kind == "any":
+        def any_(c, loc):
+            for x in coll(c, loc):
+                if body(c, loc + (x,)):
+                    return True
+            return False
+        return any_
+    if kind == "filter":
+        def filter_(c, loc):
+            return [x for x in coll(c, loc) if body(c, loc + (x,))]
+        return filter_
+    return None
+
+
+def fused_binder(kind: str, coll: Fn, get: Callable, test: Callable, invariant: Fn, item_first: bool) -> Fn | None:
+    """all / any / filter whose body tests the item (or one of its fields) against a value that does
+    not depend on the item: the value is computed once, and the loop runs without closure calls.
+
+    `get` takes the item's value out of the item (`operator.itemgetter(field)`); `test(item value,
+    invariant)` when `item_first`, else `test(invariant, item value)`.
+    """
+    if item_first:
+        if kind == "all":
+            def all_item_first(c, loc):
+                xs = coll(c, loc)
+                k = invariant(c, loc)
+                for x in xs:
+                    if not test(get(x), k):
+                        return False
+                return True
+            return all_item_first
+        if kind == "any":
+            def any_item_first(c, loc):
+                xs = coll(c, loc)
+                k = invariant(c, loc)
+                for x in xs:
+                    if test(get(x), k):
+                        return True
+                return False
+            return any_item_first
+        if kind == "filter":
+            def filter_item_first(c, loc):
+                xs = coll(c, loc)
+                k = invariant(c, loc)
+                return [x for x in xs if test(get(x), k)]
+            return filter_item_first
+        return None
+    if kind == "all":
+        def all_value_first(c, loc):
+            xs = coll(c, loc)
+            k = invariant(c, loc)
+            for x in xs:
+                if not test(k, get(x)):
+                    return False
+            return True
+        return all_value_first
+    if kind == "any":
+        def any_value_first(c, loc):
+            xs = coll(c, loc)
+            k = invariant(c, loc)
+            for x in xs:
+                if test(k, get(x)):
+                    return True
+            return False
+        return any_value_first
+    if kind == "filter":
+        def filter_value_first(c, loc):
+            xs = coll(c, loc)
+            k = invariant(c, loc)
+            return [x for x in xs if test(k, get(x))]
+        return filter_value_first
+    return None
+
+
+def apply2(op: Callable, left: tuple, right: tuple) -> Fn:
+    """`op(left, right)` (a comparison or arithmetic) with each operand given as an operand form:
+    ("const", value), ("field", depth, name) for a binder item's field, or ("fn", closure).
+    Constants and item fields are read inline rather than through a closure call."""
+    lk, rk = left[0], right[0]
+    if lk == "const" and rk == "const":  # folded by the compiler when it can be; else an error at run time
+        left, lk = ("fn", _const_fn(left[1])), "fn"
+    if lk == "field" and rk == "const":
+        d, f, k = left[1], left[2], right[1]
+
+        def field_const(c, loc):
+            return op(loc[d][f], k)
+        return field_const
+    if lk == "const" and rk == "field":
+        k, d, f = left[1], right[1], right[2]
+
+        def const_field(c, loc):
+            return op(k, loc[d][f])
+        return const_field
+    if lk == "field":
+        d, f, r = left[1], left[2], right[1] if rk == "fn" else _const_fn(right[1])
+
+        def field_fn(c, loc):
+            return op(loc[d][f], r(c, loc))
+        return field_fn
+    if rk == "field":
+        l, d, f = left[1] if lk == "fn" else _const_fn(left[1]), right[1], right[2]
+
+        def fn_field(c, loc):
+            return op(l(c, loc), loc[d][f])
+        return fn_field
+    if rk == "const":
+        l, k = left[1], right[1]
+
+        def fn_const(c, loc):
+            return op(l(c, loc), k)
+        return fn_const
+    if lk == "const":
+        k, r = left[1], right[1]
+
+        def const_fn(c, loc):
+            return op(k, r(c, loc))
+        return const_fn
+    l, r = left[1], right[1]
+
+    def fn_fn(c, loc):
+        return op(l(c, loc), r(c, loc))
+    return fn_fn
+
+
+def _const_fn(v) -> Fn:
+    def const(c, loc):
+        return v
+    return const
