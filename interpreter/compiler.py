@@ -7,6 +7,7 @@ the untraced one pays nothing for tracing.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import decimal
 import operator
 from decimal import Decimal
@@ -84,6 +85,11 @@ class Compiler:
         self.strict = strict and not traced
         self.depth = 0  # binders around the node being compiled: its item is `loc[depth]`
         self.const_conditions: dict[int, Any] = {}
+        self.inlined: dict[int, Fn] = {}  # rule expressions compiled into the places that read them
+        self.rule_uses: dict[tuple, int] = {}  # how many places read each rule
+        for ref in checked.refs.values():
+            if ref.kind == "rule":
+                self.rule_uses[(ref.policy, ref.name)] = self.rule_uses.get((ref.policy, ref.name), 0) + 1
         self.types = checked.types
         self.refs = checked.refs
         self.rule_fns: dict[tuple[str, str], Fn] = {}
@@ -354,6 +360,10 @@ class Compiler:
         rule_fns = self.rule_fns
 
         if self.strict:
+            inline = self._inline_rule(r)
+            if inline is not None:
+                return inline
+
             def strict_rule(c, loc):
                 memo = c.strict_memo
                 v = memo.get(key, _MISSING)
@@ -399,6 +409,31 @@ class Compiler:
             c.stack[-1].append(ev)
             return v
         return traced_rule
+
+    def _inline_rule(self, r: Ref) -> Fn | None:
+        """On the strict path, a rule compiled into the place that reads it, with no memo to consult, when
+        that place is the only one at the top level, or when the rule's value is the same for a whole date."""
+        if r.kind != "rule":
+            return None
+        decl = self.checked.policies[r.policy].rules.get(r.name)
+        if decl is None or decl.expr is None:
+            return None
+        if self.depth != 0 or self.rule_uses.get((r.policy, r.name)) != 1:
+            fn = self._compile_rule(r.policy, decl)  # a value that is the same for the whole date needs no memo
+            return fn if hasattr(fn, "const") or hasattr(fn, "per_date") else None
+        return self._compile_rule(r.policy, decl)
+
+    def _compile_rule(self, policy: str, decl) -> Fn:
+        """A rule's expression compiled at the top level (no binder around it), once."""
+        key = id(decl)
+        if key not in self.inlined:
+            saved = self.policy, self.depth
+            self.policy, self.depth = policy, 0
+            try:
+                self.inlined[key] = self.c(decl.expr.node)
+            finally:
+                self.policy, self.depth = saved
+        return self.inlined[key]
 
     def c_Field(self, n: A.Field) -> Fn:
         r = self.refs.get(id(n))
@@ -792,6 +827,13 @@ class Compiler:
     def _strict_binder(self, n: A.Binder, coll: Fn, body: Fn, depth: int) -> Fn | None:
         """all / any / filter on the strict path: fused when the body tests the item against an invariant."""
         b = n.body
+        if n.kind == "all" and isinstance(b, A.Binder) and b.kind == "any" and isinstance(b.body, A.Compare) \
+                and b.body.op == "==" and self._invariant(b.collection, depth):
+            for item, other in ((b.body.left, b.body.right), (b.body.right, b.body.left)):
+                get = self._item_getter(item, depth + 1)
+                r = self.refs.get(id(other)) if isinstance(other, A.Name) else None
+                if get is not None and r is not None and r.kind == "local" and r.depth == depth:
+                    return fastpath.all_matched(coll, self.c(b.collection), get)
         if isinstance(b, A.Compare):
             sides = (b.left, b.right, fastpath.COMPARE[b.op])
         elif isinstance(b, A.In) and not b.negated:
@@ -800,6 +842,10 @@ class Compiler:
             sides = None
         if sides is not None and n.kind in ("all", "any", "filter"):
             left, right, test = sides
+            if isinstance(b, A.Compare):
+                lf, rf = self._item_fn(left, depth), self._item_fn(right, depth)
+                if lf is not None and rf is not None:
+                    return fastpath.fused_items(n.kind, coll, lf, rf, test)
             for item, other, item_first in ((left, right, True), (right, left, False)):
                 get = self._item_getter(item, depth)
                 if get is None or not self._invariant(other, depth):
@@ -817,6 +863,25 @@ class Compiler:
             r = self.refs.get(id(node.target))
             if r is not None and r.kind == "local" and r.depth == depth:
                 return operator.itemgetter(node.name)
+        return None
+
+    def _item_fn(self, node: A.Node, depth: int):
+        """A value computed from the binder's item alone, as a function of the item: `y.salary`,
+        or a number times (plus, minus, divided by) it, `20% * y.salary`; None for anything else."""
+        if isinstance(node, A.If):  # with a constant condition: the branch taken
+            k = self._constant_condition(node.cond)
+            return self._item_fn(node.then if k else node.orelse, depth) if type(k) is bool else None
+        get = self._item_getter(node, depth)
+        if get is not None or not isinstance(node, A.Binary):
+            return get
+        from .types import NUMBER
+        if self.types.get(id(node.left)) != NUMBER or self.types.get(id(node.right)) != NUMBER:
+            return None
+        for k_node, item, const_first in ((node.left, node.right, True), (node.right, node.left, False)):
+            k = getattr(self.c(k_node), "const", _NOT_CONST)
+            g = self._item_fn(item, depth) if k is not _NOT_CONST else None
+            if g is not None:
+                return fastpath.item_arith(_arith(node.op, node.span), k, g, const_first)
         return None
 
     def _invariant(self, node: A.Node, depth: int) -> bool:
@@ -856,6 +921,7 @@ def _per_date(fn: Fn) -> Fn:
             if len(cache) < 64:
                 cache[c.as_of] = v
         return v
+    per_date.per_date = True
     return per_date
 _FOLDABLE = (A.Binary, A.Unary, A.Compare, A.BoolOp, A.Not, A.In, A.If, A.ListExpr, A.Call)
 
@@ -1053,7 +1119,6 @@ def _plain(v):
 
 def _jsonable(v):
     """A runtime value as plain data for results (Decimals stay Decimals; the renderer writes them exactly)."""
-    import datetime as _dt
     if type(v) is Unknown:
         return None
     if isinstance(v, (bool, Decimal, str)) or v is None:

@@ -44,7 +44,7 @@ class Missing:
         return d
 
 
-@dataclass
+@dataclass(slots=True)
 class OutcomeResult:
     """The decision on one outcome of one policy."""
     policy: str
@@ -69,7 +69,7 @@ class OutcomeResult:
         return d
 
 
-@dataclass
+@dataclass(slots=True)
 class Evaluation:
     """All decisions for one set of facts, as of one date."""
     as_of: _dt.date
@@ -112,7 +112,7 @@ class _Case:
         self.params = params
         self.memo: dict = {}
         self.strict_memo: dict = {}  # rules computed by the strict closures: never unknown
-        self.stack: list = [[]]
+        self.stack: list | None = None  # trace events: set for each outcome when tracing
         self.seen = seen
 
 
@@ -294,7 +294,8 @@ class PolicySet:
         return self._plain
 
     def _outcomes(self, outcomes: Iterable[tuple[str, str]] | None, trace: bool, fast: bool) -> list[tuple]:
-        """The compiled outcomes to decide, in the set's order: (three-valued or traced, strict or None) pairs."""
+        """The compiled outcomes to decide, in the set's order: (three-valued or traced closures, strict ones
+        or None, the outcome's declaration, policy id, outcome name, in force from, in force until)."""
         key = (None if outcomes is None else tuple(outcomes), trace, fast)
         chosen = self._chosen.get(key)
         if chosen is None:
@@ -309,7 +310,9 @@ class PolicySet:
                     self._strict = _Compiled(self.checked, traced=False, params=self.params, strict=True)
                 pairs = list(zip(self._compiled_plain().outcomes, self._strict.outcomes))
             wanted = None if key[0] is None else set(key[0])
-            chosen = [(co, so) for co, so in pairs if wanted is None or (co.policy.id, co.name) in wanted]
+            chosen = [(co, so, co.policy.outcomes[co.name], co.policy.id, co.name,
+                       co.policy.in_force_from, co.policy.in_force_until)
+                      for co, so in pairs if wanted is None or (co.policy.id, co.name) in wanted]
             if len(self._chosen) < 64:
                 self._chosen[key] = chosen
         return chosen
@@ -348,26 +351,25 @@ class PolicySet:
         as_of = as_of or _dt.date.today()
         case = _Case(facts, as_of, self.params, seen)
         results = []
-        for co, strict in self._outcomes(outcomes, trace, fast):
-            p = co.policy
-            decl = p.outcomes[co.name]
-            res = OutcomeResult(p.id, co.name, decl.label, decl.cite, "undetermined")
-            results.append(res)
-            if (p.in_force_from and as_of < p.in_force_from) or (p.in_force_until and as_of > p.in_force_until):
-                res.status = "not_in_force"
+        for co, strict, decl, pid, name, in_force_from, in_force_until in self._outcomes(outcomes, trace, fast):
+            if (in_force_from and as_of < in_force_from) or (in_force_until and as_of > in_force_until):
+                results.append(OutcomeResult(pid, name, decl.label, decl.cite, "not_in_force"))
                 continue
             if strict is not None:
                 try:  # the two-valued fast path; anything it cannot settle is decided below
                     v = strict.when(case, ())
                     if v is True:
-                        res.values = {k: _jsonable(fn(case, ())) for k, fn in strict.values.items()}
-                        res.status = "applies"
+                        results.append(OutcomeResult(pid, name, decl.label, decl.cite, "applies", {
+                            k: _jsonable(fn(case, ())) for k, fn in strict.values.items()} if strict.values else {}))
                         continue
                     if v is False:
-                        res.status = "does_not_apply"
+                        results.append(OutcomeResult(pid, name, decl.label, decl.cite, "does_not_apply"))
                         continue
                 except Exception:  # noqa: BLE001 - a missing fact, an error: the three-valued path says which
                     pass
+            p = co.policy
+            res = OutcomeResult(pid, name, decl.label, decl.cite, "undetermined")
+            results.append(res)
             if trace:
                 case.memo = {}
                 case.stack = [[]]

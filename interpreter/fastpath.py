@@ -249,3 +249,56 @@ def _const_fn(v) -> Fn:
     def const(c, loc):
         return v
     return const
+
+
+def all_matched(coll: Fn, records: Fn, get: Callable) -> Fn:
+    """`all(k in coll: any(y in records: y.f == k))`: every value has a record, tested on a set.
+
+    Values that cannot go in a set (records, lists) raise TypeError, and the engine falls back.
+    """
+    def all_matched(c, loc):
+        ks = coll(c, loc)
+        if not ks:
+            return True
+        found = {get(y) for y in records(c, loc)}
+        for k in ks:
+            if k not in found:
+                return False
+        return True
+    return all_matched
+
+
+def fused_items(kind: str, coll: Fn, left: Callable, right: Callable, test: Callable) -> Fn | None:
+    """all / any / filter whose body compares two values computed from the item alone
+    (`y.income_tax >= 20% * y.salary`): `left` and `right` take the item."""
+    if kind == "all":
+        def all_items(c, loc):
+            for x in coll(c, loc):
+                if not test(left(x), right(x)):
+                    return False
+            return True
+        return all_items
+    if kind == "any":
+        def any_items(c, loc):
+            for x in coll(c, loc):
+                if test(left(x), right(x)):
+                    return True
+            return False
+        return any_items
+    if kind == "filter":
+        def filter_items(c, loc):
+            return [x for x in coll(c, loc) if test(left(x), right(x))]
+        return filter_items
+    return None
+
+
+def item_arith(op: Callable, k, get: Callable, const_first: bool) -> Callable:
+    """`k op item value` (or `item value op k`) as a function of the item."""
+    if const_first:
+        def const_op_item(x):
+            return op(k, get(x))
+        return const_op_item
+
+    def item_op_const(x):
+        return op(get(x), k)
+    return item_op_const
