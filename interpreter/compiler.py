@@ -121,6 +121,8 @@ class Compiler:
 
     # ---- dispatch
     def c(self, node: A.Node) -> Fn:
+        if self.traced and isinstance(node, (A.Compare, A.In)) and self._is_condition(node):
+            return self._trace_condition(node, None)
         fn = getattr(self, "c_" + type(node).__name__)(node)
         if self.traced and self._is_condition(node):
             return self._trace_condition(node, fn)
@@ -206,7 +208,8 @@ class Compiler:
         return self.types.get(id(node)) == BOOL
 
     # ---- tracing helpers
-    def _trace_condition(self, node: A.Node, fn: Fn) -> Fn:
+    def _trace_condition(self, node: A.Node, fn: Fn | None) -> Fn:
+        """A condition that records its event; comparisons (fn None) evaluate their operands once, for both."""
         text = to_text(node)
         pid, key = self.policy, span_key(node.span)
         operands = None
@@ -214,6 +217,7 @@ class Compiler:
             left, right = (node.left, node.right) if isinstance(node, A.Compare) else (node.item, node.collection)
             operands = (self._operand_fn(left), self._operand_fn(right))
             op = node.op if isinstance(node, A.Compare) else ("not in" if node.negated else "in")
+            fn = _relation(op)
         else:
             op = node.op if isinstance(node, A.BoolOp) else None
         reading = self._parameters_only(node)
@@ -228,21 +232,26 @@ class Compiler:
             children: list = []
             c.stack.append(children)
             try:
-                v = fn(c, loc)
+                if operands:
+                    a, da = operands[0](c, loc)
+                    b, db = operands[1](c, loc)
+                    v = fn(a, b)
+                else:
+                    v = fn(c, loc)
             finally:
                 c.stack.pop()
             status = tri_status(v)
             if c.seen is not None and status in ("true", "false"):
                 c.seen.add((pid, key, status))
             ev = {"kind": "comparison" if operands else "condition", "text": text, "status": status,
-                  "value": _jsonable(v)}
+                  "value": _jsonable_in(c, v)}
             if label:
                 ev["label"] = label
             if reading:
                 ev["parameters_only"] = True
             if operands:
                 ev["op"] = op
-                ev["operands"] = [operands[0](c, loc), operands[1](c, loc)]
+                ev["operands"] = [da, db]
             elif op is not None:
                 ev["op"] = op
                 flat = []
@@ -288,23 +297,37 @@ class Compiler:
         return None
 
     def _operand_fn(self, node: A.Node):
-        """A function giving an operand's display data: text, value, unit, and for `a op b` both parts."""
-        text, fn, unit = to_text(node), self.c_plain(node), self.unit_of(node)
-        parts = None
+        """A traced operand of a comparison: gives its value and its display data (text, value, unit,
+        and for `a op b` both parts), evaluating it once."""
+        text, unit = to_text(node), self.unit_of(node)
         if isinstance(node, A.Binary):
-            parts = (node.op, self.c_plain(node.left), self.unit_of(node.left),
-                     self.c_plain(node.right), self.unit_of(node.right))
+            lf, rf, op = self.c(node.left), self.c(node.right), self._binary_op(node)
+            sym, lu, ru = node.op, self.unit_of(node.left), self.unit_of(node.right)
 
-        def operand(c, loc) -> dict:
-            v = _quiet(fn, c, loc)
-            d = {"text": text, "value": _jsonable(v), "known": type(v) is not Unknown}
+            def binary_operand(c, loc):
+                a = lf(c, loc)
+                b = rf(c, loc)
+                if type(a) is Unknown or type(b) is Unknown:
+                    v = _merge(a, b)
+                    d = {"text": text, "value": None, "known": False}
+                    if unit:
+                        d["unit"] = unit
+                    return v, d
+                v = op(a, b)
+                d = {"text": text, "value": _jsonable_in(c, v), "known": True}
+                if unit:
+                    d["unit"] = unit
+                d["parts"] = {"op": sym, "values": [_jsonable_in(c, a), _jsonable_in(c, b)], "units": [lu, ru]}
+                return v, d
+            return binary_operand
+        fn = self.c(node)
+
+        def operand(c, loc):
+            v = fn(c, loc)
+            d = {"text": text, "value": _jsonable_in(c, v), "known": type(v) is not Unknown}
             if unit:
                 d["unit"] = unit
-            if parts is not None and type(v) is not Unknown:
-                op, lf, lu, rf, ru = parts
-                d["parts"] = {"op": op, "values": [_jsonable(_quiet(lf, c, loc)), _jsonable(_quiet(rf, c, loc))],
-                              "units": [lu, ru]}
-            return d
+            return v, d
         return operand
 
     def c_plain(self, node: A.Node) -> Fn:
@@ -401,7 +424,7 @@ class Compiler:
             else:
                 ev["repeat"] = True
             ev["status"] = status = tri_status(v)
-            ev["value"] = _jsonable(v)
+            ev["value"] = _jsonable_in(c, v)
             if c.seen is not None and status in ("true", "false"):
                 c.seen.add((r.policy, (r.kind, r.name), status))
             if type(v) is Unknown:
@@ -501,6 +524,20 @@ class Compiler:
 
     def c_Binary(self, n: A.Binary) -> Fn:
         l, r = self.c(n.left), self.c(n.right)
+        op = self._binary_op(n)
+        if self.strict:
+            return fastpath.apply2(op, self._operand(n.left, l), self._operand(n.right, r))
+
+        def binary(c, loc):
+            a = l(c, loc)
+            b = r(c, loc)
+            if type(a) is Unknown or type(b) is Unknown:
+                return _merge(a, b)
+            return op(a, b)
+        return binary
+
+    def _binary_op(self, n: A.Binary):
+        """The operation of `a op b` on two known values: exact decimals, dates and durations, strings."""
         lt, rt = self.types[id(n.left)], self.types[id(n.right)]
         from .types import DATE, NUMBER
         span = n.span
@@ -519,17 +556,7 @@ class Compiler:
             op = lambda a, b: a + b  # noqa: E731 - durations, strings
         else:
             op = lambda a, b: a - b  # noqa: E731
-
-        if self.strict:
-            return fastpath.apply2(op, self._operand(n.left, l), self._operand(n.right, r))
-
-        def binary(c, loc):
-            a = l(c, loc)
-            b = r(c, loc)
-            if type(a) is Unknown or type(b) is Unknown:
-                return _merge(a, b)
-            return op(a, b)
-        return binary
+        return op
 
     def _operand(self, node: A.Node, fn: Fn) -> tuple:
         """How the strict path reads an operand: a constant, a binder item's field, or a closure."""
@@ -814,7 +841,7 @@ class Compiler:
             status = tri_status(v)
             if c.seen is not None and status in ("true", "false"):
                 c.seen.add((pid, key, status))
-            ev = {"kind": "binder", "text": text, "status": status, "value": _jsonable(v)}
+            ev = {"kind": "binder", "text": text, "status": status, "value": _jsonable_in(c, v)}
             if children:
                 ev["children"] = children
             if type(v) is Unknown:
@@ -945,6 +972,21 @@ def _constant(v) -> Fn:
         return v
     const.const = v
     return const
+
+
+_RELATIONS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
+              "!=": operator.ne, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b}
+
+
+def _relation(op: str):
+    """A comparison or `in` of two values, either of which may be unknown (traced comparisons)."""
+    test = _RELATIONS[op]
+
+    def relation(a, b):
+        if type(a) is Unknown or type(b) is Unknown:
+            return _merge(a, b)
+        return test(a, b)
+    return relation
 
 
 def _compare(op: str, l: Fn, r: Fn) -> Fn:
@@ -1117,18 +1159,39 @@ def _plain(v):
     return v
 
 
+_PLAIN_TYPES = frozenset([bool, Decimal, str, type(None)])
+
+
 def _jsonable(v):
     """A runtime value as plain data for results (Decimals stay Decimals; the renderer writes them exactly)."""
-    if type(v) is Unknown:
-        return None
-    if isinstance(v, (bool, Decimal, str)) or v is None:
+    t = type(v)
+    if t in _PLAIN_TYPES:
         return v
+    if t is Unknown:
+        return None
+    if t is list:
+        return [x if type(x) in _PLAIN_TYPES else _jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: x if type(x) in _PLAIN_TYPES else _jsonable(x) for k, x in v.items()}
     if isinstance(v, _dt.date):
         return v.isoformat()
     if isinstance(v, Duration):
         return str(v)
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (bool, Decimal, str)):
+        return v
     if isinstance(v, list):
         return [_jsonable(x) for x in v]
     return str(v)
+
+
+def _jsonable_in(c, v):
+    """`_jsonable` for trace events: a list or record met again in the same case is converted once."""
+    t = type(v)
+    if t in _PLAIN_TYPES:
+        return v
+    if t is list or t is Record:
+        hit = c.converted.get(id(v))
+        if hit is None:
+            hit = c.converted[id(v)] = (v, _jsonable(v))  # holding v keeps its id from being reused
+        return hit[1]
+    return _jsonable(v)

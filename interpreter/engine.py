@@ -104,7 +104,7 @@ class Evaluation:
 
 
 class _Case:
-    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen")
+    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen", "converted")
 
     def __init__(self, facts, as_of, params, seen=None):
         self.facts = facts
@@ -113,6 +113,7 @@ class _Case:
         self.memo: dict = {}
         self.strict_memo: dict = {}  # rules computed by the strict closures: never unknown
         self.stack: list | None = None  # trace events: set for each outcome when tracing
+        self.converted: dict = {}  # values already written as plain data in trace events, by id
         self.seen = seen
 
 
