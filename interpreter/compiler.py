@@ -227,37 +227,63 @@ class Compiler:
             decl = self.checked.inputs.get(ref.name)
             label = decl.label if decl is not None else None
 
-        def traced(c, loc):
-            parent = c.stack[-1]
-            children: list = []
-            c.stack.append(children)
-            try:
-                if operands:
-                    a, da = operands[0](c, loc)
-                    b, db = operands[1](c, loc)
+        if operands:
+            left_operand, right_operand = operands
+
+            def traced_comparison(c, loc):
+                stack = c.stack
+                parent = stack[-1]
+                children: list = []
+                stack.append(children)
+                try:
+                    a, da = left_operand(c, loc)
+                    b, db = right_operand(c, loc)
                     v = fn(a, b)
-                else:
-                    v = fn(c, loc)
+                finally:
+                    stack.pop()
+                status = "true" if v is True else "false" if v is False else tri_status(v)
+                if c.seen is not None and (v is True or v is False):
+                    c.seen.add((pid, key, status))
+                ev = {"kind": "comparison", "text": text, "status": status,
+                      "value": v if v is True or v is False else _jsonable_in(c, v)}
+                if label:
+                    ev["label"] = label
+                if reading:
+                    ev["parameters_only"] = True
+                ev["op"] = op
+                ev["operands"] = [da, db]
+                if type(v) is Unknown:
+                    ev["missing"] = _missing_names(v)
+                if children:
+                    ev["children"] = children
+                parent.append(ev)
+                return v
+            return traced_comparison
+
+        def traced(c, loc):
+            stack = c.stack
+            parent = stack[-1]
+            children: list = []
+            stack.append(children)
+            try:
+                v = fn(c, loc)
             finally:
-                c.stack.pop()
-            status = tri_status(v)
-            if c.seen is not None and status in ("true", "false"):
+                stack.pop()
+            status = "true" if v is True else "false" if v is False else tri_status(v)
+            if c.seen is not None and (v is True or v is False):
                 c.seen.add((pid, key, status))
-            ev = {"kind": "comparison" if operands else "condition", "text": text, "status": status,
-                  "value": _jsonable_in(c, v)}
+            ev = {"kind": "condition", "text": text, "status": status,
+                  "value": v if v is True or v is False else _jsonable_in(c, v)}
             if label:
                 ev["label"] = label
             if reading:
                 ev["parameters_only"] = True
-            if operands:
-                ev["op"] = op
-                ev["operands"] = [da, db]
-            elif op is not None:
+            if op is not None:
                 ev["op"] = op
                 flat = []
                 for ch in children:  # `a and b and c` reads as one list of conditions
                     if ch.get("op") == op and ch["kind"] == "condition" and "operands" not in ch:
-                        flat.extend(ch.get("children", []))
+                        flat.extend(ch.get("children", ()))
                     else:
                         flat.append(ch)
                 children = flat
@@ -766,6 +792,11 @@ class Compiler:
             fast = _fast_binder(kind, coll, body)
             if fast is not None:
                 return fast
+        # Traced: an item whose value does not decide (true in `all`, false in `any`, any item of the other
+        # kinds) keeps no events. Its body is first evaluated without them, and again with them only when
+        # it decides, is unknown or fails. Not when coverage is counted (every item's conditions count), nor
+        # when the body reads a rule (its first, full event would be lost to the memo).
+        quick = self.c_plain(n.body) if traced and not self._reads_rules(n.body) else None
 
         def run(c, loc):
             xs = coll(c, loc)
@@ -774,6 +805,15 @@ class Compiler:
             unknown = None
             results = []
             for i, x in enumerate(xs):
+                if quick is not None and c.seen is None:
+                    try:
+                        v = quick(c, loc + (x,))
+                    except EvalFailure:
+                        v = _MISSING
+                    if v is True if kind == "all" else v is False if kind == "any" else \
+                            v is not _MISSING and type(v) is not Unknown:
+                        results.append((x, v))
+                        continue
                 if traced:
                     children: list = []
                     c.stack.append(children)
@@ -892,6 +932,13 @@ class Compiler:
                 return operator.itemgetter(node.name)
         return None
 
+    def _reads_rules(self, node: A.Node) -> bool:
+        for x in A.walk(node):
+            r = self.refs.get(id(x)) if isinstance(x, (A.Name, A.Field)) else None
+            if r is not None and r.kind in ("rule", "outcome"):
+                return True
+        return False
+
     def _item_fn(self, node: A.Node, depth: int):
         """A value computed from the binder's item alone, as a function of the item: `y.salary`,
         or a number times (plus, minus, divided by) it, `20% * y.salary`; None for anything else."""
@@ -928,9 +975,17 @@ def _note_supplied(c, pv, pid: str, name: str, key, v):
     src = pv.source(key)
     if src is None or type(v) is Unknown:
         return
-    text = name if key is None else f"{name}[{format_value(key)}]"
-    c.stack[-1].append({"kind": "value", "text": text, "label": f"{text} supplied by {src}", "policy": pid,
+    texts = _SUPPLIED_TEXT.get((name, key, src))
+    if texts is None:
+        text = name if key is None else f"{name}[{format_value(key)}]"
+        texts = (text, f"{text} supplied by {src}")
+        if len(_SUPPLIED_TEXT) < 4096:
+            _SUPPLIED_TEXT[(name, key, src)] = texts
+    c.stack[-1].append({"kind": "value", "text": texts[0], "label": texts[1], "policy": pid,
                         "name": name, "status": "value", "value": _jsonable(v)})
+
+
+_SUPPLIED_TEXT: dict = {}  # (parameter, key, file) -> (text, label) of its trace event
 
 
 _NOT_CONST = object()

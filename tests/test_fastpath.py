@@ -157,3 +157,55 @@ def test_strict_closures_raise_rather_than_guess(tmp_path):
     strict = pset._strict.outcomes[0].when
     with pytest.raises(KeyError):
         strict(type("C", (), {"facts": {}, "strict_memo": {}, "as_of": AS_OF})(), ())
+
+
+# ---- the traced path: binder items that decide nothing are first evaluated without events
+
+def _same_trace_both_ways(pset, raw, as_of):
+    """With a coverage set every item is traced in full; without one, only the items that decide.
+    The traces must be the same."""
+    facts, _ = pset.check_facts(raw)
+    quick = pset.evaluate(facts, as_of, trace=True).to_dict()
+    full = pset.evaluate(facts, as_of, seen=set()).to_dict()
+    assert quick == full
+
+
+def test_rich_policy_same_trace_both_ways(rich):
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(raw=facts_strategy(rich.inputs),
+           as_of=st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2060, 1, 1)))
+    def run(raw, as_of):
+        _same_trace_both_ways(rich, raw, as_of)
+    run()
+
+
+@pytest.mark.parametrize("path", policy_sets())
+def test_shipped_sets_same_trace_both_ways(path):
+    pset = interpreter.load([path]).policy_set
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(raw=facts_strategy(pset.inputs),
+           as_of=st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2060, 1, 1)))
+    def run(raw, as_of):
+        _same_trace_both_ways(pset, raw, as_of)
+    run()
+
+
+def test_a_failing_item_is_traced_in_full():
+    """The one record below 183 days appears in the trace with its comparison; the others do not."""
+    pset = _urumqi_with_salary()
+    years = _years()
+    years[2]["days_in_china"] = 150
+    facts, _ = pset.check_facts({"works_in_urumqi": True, "urumqi_employment_start": "2019-09-01", "years": years})
+    res = pset.evaluate(facts, AS_OF, MEASURE_1, trace=True).results[0]
+    assert res.status == "does_not_apply"
+
+    def items(events):
+        for ev in events:
+            if ev.get("index") is not None:
+                yield ev
+            yield from items(ev.get("children", []))
+    days = [ev for ev in items(res.trace) if "days in China" in ev.get("label", "")]
+    assert [(ev["index"], ev["status"], ev["label"]) for ev in days] == [(2, "false", "days in China in 2023 at least 183")]
+    comparison, = days[0]["children"]
+    assert [o["value"] for o in comparison["operands"]] == [Decimal(150), Decimal(183)]
