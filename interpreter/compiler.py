@@ -607,6 +607,8 @@ class Compiler:
     def c_BoolOp(self, n: A.BoolOp) -> Fn:
         if self.strict:
             return self._bool_chain(n)
+        if isinstance(n.left, A.BoolOp) and n.left.op == n.op:
+            return self._kleene_chain(n)
         l, r = self.c(n.left), self.c(n.right)
         if not self.traced:
             k = getattr(l, "const", _NOT_CONST)
@@ -614,42 +616,32 @@ class Compiler:
                 return _constant(True) if n.op == "or" else r
             if k is False:
                 return r if n.op == "or" else _constant(False)
-        # An error on the left matters only if the right does not decide: `1 / n > 0 or b` with b true is true,
-        # as it was while n was unknown (knowing more never changes a decided outcome).
-        if n.op == "and":
-            def and_(c, loc):
-                try:
-                    a = l(c, loc)
-                except EvalFailure:
-                    if r(c, loc) is False:
-                        return False
-                    raise
-                if a is False:
-                    return False
-                b = r(c, loc)
-                if b is False:
-                    return False
-                if a is True:
-                    return b
-                return a if b is True else a | b
-            return and_
+        return _kleene2(n.op, l, r)
 
-        def or_(c, loc):
-            try:
-                a = l(c, loc)
-            except EvalFailure:
-                if r(c, loc) is True:
-                    return True
-                raise
-            if a is True:
-                return True
-            b = r(c, loc)
-            if b is True:
-                return True
-            if a is False:
-                return b
-            return a if b is False else a | b
-        return or_
+    def _kleene_chain(self, n: A.BoolOp) -> Fn:
+        """`a and b and c` (left-nested, as written without parentheses) as one closure over its operands."""
+        operands: list[A.Node] = []
+        x: A.Node = n
+        while isinstance(x, A.BoolOp) and x.op == n.op:
+            operands.append(x.right)
+            x = x.left
+        operands.append(x)
+        operands.reverse()
+        decides = n.op == "or"
+        fns = []
+        for x in operands:
+            fn = self.c(x)
+            k = getattr(fn, "const", _NOT_CONST) if not self.traced else _NOT_CONST
+            if k is decides:
+                return _constant(decides)  # even when another operand is unknown or fails
+            if k is not _NOT_CONST and type(k) is bool:
+                continue
+            fns.append(fn)
+        if not fns:
+            return _constant(not decides)
+        if len(fns) == 1:
+            return fns[0]
+        return _kleene2(n.op, fns[0], fns[1]) if len(fns) == 2 else _kleene_n(n.op, fns)
 
     def _bool_chain(self, n: A.BoolOp) -> Fn:
         """`a and b and c` as one strict closure; constant operands dropped, or deciding the whole."""
@@ -1042,6 +1034,71 @@ def _relation(op: str):
             return _merge(a, b)
         return test(a, b)
     return relation
+
+
+def _kleene2(op: str, l: Fn, r: Fn) -> Fn:
+    """Kleene `l and r` / `l or r`."""
+    # An error on the left matters only if the right does not decide: `1 / n > 0 or b` with b true is true,
+    # as it was while n was unknown (knowing more never changes a decided outcome).
+    if op == "and":
+        def and_(c, loc):
+            try:
+                a = l(c, loc)
+            except EvalFailure:
+                if r(c, loc) is False:
+                    return False
+                raise
+            if a is False:
+                return False
+            b = r(c, loc)
+            if b is False:
+                return False
+            if a is True:
+                return b
+            return a if b is True else a | b
+        return and_
+
+    def or_(c, loc):
+        try:
+            a = l(c, loc)
+        except EvalFailure:
+            if r(c, loc) is True:
+                return True
+            raise
+        if a is True:
+            return True
+        b = r(c, loc)
+        if b is True:
+            return True
+        if a is False:
+            return b
+        return a if b is False else a | b
+    return or_
+
+
+def _kleene_n(op: str, fns: list[Fn]) -> Fn:
+    """Kleene `a and b and c ...` / `or`, as the nested two-operand closures decide it: the first operand
+    that decides (false for `and`, true for `or`) ends it; an error is raised only when no later operand
+    decides (the last error, if several); otherwise unknown when any operand is unknown."""
+    stop = op == "or"
+    fns = tuple(fns)
+
+    def chain(c, loc):
+        unknown = error = None
+        for f in fns:
+            try:
+                v = f(c, loc)
+            except EvalFailure as e:
+                error = e
+                continue
+            if v is stop:
+                return stop
+            if type(v) is Unknown and error is None:
+                unknown = v if unknown is None else unknown | v
+        if error is not None:
+            raise error
+        return (not stop) if unknown is None else unknown
+    return chain
 
 
 def _compare(op: str, l: Fn, r: Fn) -> Fn:

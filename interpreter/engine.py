@@ -243,13 +243,14 @@ class PolicySet:
     def with_params(self, raw: Any, locator=None, file: str = "<params>") -> tuple["PolicySet", list[Diagnostic]]:
         """A copy of this set whose parameter values are overridden by `{policy id: {parameter: value}}`.
 
-        The compiled closures are shared; only the parameter tables differ.
+        The checked policies are shared; the closures are compiled again, on first use, with the
+        new values folded in where a value is the same for every case.
         """
         tables, diags = apply_overrides(self.params, self.policies, raw, locator, file)
         clone = object.__new__(PolicySet)
         clone.__dict__.update(self.__dict__)
         clone.params = tables
-        clone._plain = clone._strict = None  # compiled again, on first use, with these values folded in
+        clone._plain = clone._strict = clone._traced = None
         clone._chosen = {}
         return clone, diags
 
@@ -302,7 +303,7 @@ class PolicySet:
         if chosen is None:
             if trace:
                 if self._traced is None:
-                    self._traced = _Compiled(self.checked, traced=True)
+                    self._traced = _Compiled(self.checked, traced=True, params=self.params)
                 pairs = [(co, None) for co in self._traced.outcomes]
             elif not fast:
                 pairs = [(co, None) for co in self._compiled_plain().outcomes]

@@ -104,3 +104,35 @@ def test_binders_three_valued(evaluate, expr, facts, status, missing):
     r = evaluate(LIST, expr, facts)
     assert r.status == status
     assert [m.name for m in r.missing] == missing
+
+
+def test_chains_decide_as_nested_pairs_do():
+    """`a and b and c and d` is evaluated as one loop; for every mix of true, false, unknown and failing
+    operands it gives what the nested two-operand closures give, the same error included."""
+    import itertools
+    from interpreter.compiler import EvalFailure, _kleene2, _kleene_n
+    from interpreter.values import Unknown
+
+    def operand(kind, i):
+        def f(c, loc):
+            if kind == "error":
+                raise EvalFailure(f"e{i}", f"error in operand {i}", None)
+            return {"true": True, "false": False}.get(kind, Unknown(frozenset([f"x{i}"])))
+        return f
+
+    def outcome(fn):
+        try:
+            v = fn(None, ())
+        except EvalFailure as e:
+            return ("error", e.code)
+        return ("unknown", sorted(v.facts)) if type(v) is Unknown else v
+
+    kinds = ("true", "false", "unknown", "error")
+    for op in ("and", "or"):
+        for n in (3, 4):
+            for mix in itertools.product(kinds, repeat=n):
+                fns = [operand(k, i) for i, k in enumerate(mix)]
+                nested = fns[0]
+                for f in fns[1:]:
+                    nested = _kleene2(op, nested, f)
+                assert outcome(_kleene_n(op, fns)) == outcome(nested), (op, mix)
