@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from .diagnostics import Diagnostic, Span, has_errors
-from .batch import batch_kind
 from .engine import load
 from .facts import read_facts_file, read_facts_text
 from .loader import decode_text, parse_iso_date
@@ -98,6 +97,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     fact path) or a directory of facts files. A caseload gives one JSON result
     line per case, in input order.
     """
+    from .batch import batch_kind
     pset, selection, sources = _load_for_cases(policies, params_path, outcomes, fmt)
     kind = batch_kind(facts_path)
     if kind is not None:
