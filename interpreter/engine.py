@@ -44,7 +44,7 @@ class Missing:
         return d
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class OutcomeResult:
     """The decision on one outcome of one policy."""
     policy: str
@@ -57,6 +57,17 @@ class OutcomeResult:
     trace: list[dict] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     unknown_values: list[str] = field(default_factory=list)
+
+    def __init__(self, policy: str, outcome: str, label: str, cite: str | None, status: str,
+                 values: dict | None = None, missing: list | None = None, trace: list | None = None,
+                 diagnostics: list | None = None, unknown_values: list | None = None):
+        # Written out (not generated) because one is made per outcome per case on the fast path.
+        self.policy, self.outcome, self.label, self.cite, self.status = policy, outcome, label, cite, status
+        self.values = {} if values is None else values
+        self.missing = [] if missing is None else missing
+        self.trace = [] if trace is None else trace
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.unknown_values = [] if unknown_values is None else unknown_values
 
     def to_dict(self, trace: bool = True) -> dict:
         d = {"policy": self.policy, "outcome": self.outcome, "label": self.label, "cite": self.cite,
@@ -113,7 +124,7 @@ class _Case:
         self.memo: dict = {}
         self.strict_memo: dict = {}  # rules computed by the strict closures: never unknown
         self.stack: list | None = None  # trace events: set for each outcome when tracing
-        self.converted: dict = {}  # values already written as plain data in trace events, by id
+        self.converted: dict | None = None  # when tracing: values already written as plain data, by id
         self.seen = seen
 
 
@@ -375,6 +386,7 @@ class PolicySet:
             if trace:
                 case.memo = {}
                 case.stack = [[]]
+                case.converted = {}
             try:
                 v = co.when(case, ())
                 if v is True:
