@@ -121,6 +121,8 @@ class Compiler:
 
     # ---- dispatch
     def c(self, node: A.Node) -> Fn:
+        if self.traced and not isinstance(node, (A.Literal, A.Name)) and self._records_nothing(node):
+            return self.c_plain(node)  # folded and hoisted like the untraced closures
         if self.traced and isinstance(node, (A.Compare, A.In)) and self._is_condition(node):
             return self._trace_condition(node, None)
         fn = getattr(self, "c_" + type(node).__name__)(node)
@@ -134,6 +136,23 @@ class Compiler:
         if not self.traced and not hasattr(fn, "const") and isinstance(node, _HOISTABLE) and self._same_for_a_date(node):
             return _per_date(fn)
         return fn
+
+    def _records_nothing(self, node: A.Node) -> bool:
+        """Whether evaluating a node adds no trace event: no condition, binder or rule in it, and no
+        parameter whose values came from a parameters file (each read of those is recorded)."""
+        for n in A.walk(node):
+            if isinstance(n, A.Binder) or self._is_condition(n):
+                return False
+            r = self.refs.get(id(n)) if isinstance(n, (A.Name, A.Field)) else None
+            if r is None:
+                continue
+            if r.kind in ("rule", "outcome"):
+                return False
+            if r.kind == "param":
+                table = (self.params or {}).get(r.policy, {}).get(r.name)
+                if table is None or table.supplied_by is not None:
+                    return False
+        return True
 
     def _same_for_a_date(self, node: A.Node) -> bool:
         """Whether a node's value depends only on the evaluation date (and parameters and literals)."""

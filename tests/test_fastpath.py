@@ -209,3 +209,27 @@ def test_a_failing_item_is_traced_in_full():
     assert [(ev["index"], ev["status"], ev["label"]) for ev in days] == [(2, "false", "days in China in 2023 at least 183")]
     comparison, = days[0]["children"]
     assert [o["value"] for o in comparison["operands"]] == [Decimal(150), Decimal(183)]
+
+
+def test_subtrees_that_record_nothing_give_the_same_trace(rich, monkeypatch):
+    """Parts of an expression with no condition, binder, rule or supplied parameter in them are traced
+    with the untraced closures (folded, hoisted); the trace must be the one full tracing gives."""
+    from interpreter.compiler import Compiler
+    sets = [rich] + [interpreter.load([p]).policy_set for p in policy_sets()] + [_urumqi_with_salary()]
+    samples = []
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def collect(data):
+        pset = data.draw(st.sampled_from(sets))
+        raw = data.draw(facts_strategy(pset.inputs))
+        as_of = data.draw(st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2060, 1, 1)))
+        samples.append((pset, pset.check_facts(raw)[0], as_of))
+    collect()
+    quick = [pset.evaluate(facts, as_of, trace=True).to_dict() for pset, facts, as_of in samples]
+    monkeypatch.setattr(Compiler, "_records_nothing", lambda self, node: False)
+    for pset in sets:
+        pset._traced = None
+        pset._chosen = {}
+    full = [pset.evaluate(facts, as_of, trace=True).to_dict() for pset, facts, as_of in samples]
+    assert quick == full
