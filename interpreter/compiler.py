@@ -384,6 +384,15 @@ class Compiler:
         finally:
             self.traced = saved
 
+    def c_strict(self, node: A.Node) -> Fn:
+        """Compile for the two-valued fast path (see fastpath.py): raises where the others give unknown."""
+        saved = self.traced, self.strict
+        self.traced, self.strict = False, True
+        try:
+            return self.c(node)
+        finally:
+            self.traced, self.strict = saved
+
     # ---- leaves
     def c_Literal(self, n: A.Literal) -> Fn:
         return _constant(n.value)
@@ -452,29 +461,35 @@ class Compiler:
         policy = self.checked.policies[r.policy]
         decl = policy.rules.get(r.name) if r.kind == "rule" else policy.outcomes.get(r.name)
 
+        kind, name, policy, label, cite = r.kind, r.name, r.policy, decl.label, decl.cite
+
         def traced_rule(c, loc):
             memo = c.memo
+            stack = c.stack
             v = memo.get(key, _MISSING)
-            ev = {"kind": r.kind, "name": r.name, "policy": r.policy, "text": r.name,
-                  "label": decl.label, "cite": decl.cite}
+            ev = {"kind": kind, "name": name, "policy": policy, "text": name, "label": label, "cite": cite}
             if v is _MISSING:
                 children: list = []
-                c.stack.append(children)
+                stack.append(children)
                 try:
                     v = memo[key] = rule_fns[key](c, ())
                 finally:
-                    c.stack.pop()
+                    stack.pop()
                 if children:
                     ev["children"] = children
             else:
                 ev["repeat"] = True
-            ev["status"] = status = tri_status(v)
-            ev["value"] = _jsonable_in(c, v)
-            if c.seen is not None and status in ("true", "false"):
-                c.seen.add((r.policy, (r.kind, r.name), status))
-            if type(v) is Unknown:
-                ev["missing"] = _missing_names(v)
-            c.stack[-1].append(ev)
+            if v is True or v is False:
+                ev["status"] = status = "true" if v else "false"
+                ev["value"] = v
+                if c.seen is not None:
+                    c.seen.add((policy, (kind, name), status))
+            else:
+                ev["status"] = tri_status(v)
+                ev["value"] = _jsonable_in(c, v)
+                if type(v) is Unknown:
+                    ev["missing"] = _missing_names(v)
+            stack[-1].append(ev)
             return v
         return traced_rule
 
@@ -807,7 +822,14 @@ class Compiler:
         # kinds) keeps no events. Its body is first evaluated without them, and again with them only when
         # it decides, is unknown or fails. Not when coverage is counted (every item's conditions count), nor
         # when the body reads a rule (its first, full event would be lost to the memo).
-        quick = self.c_plain(n.body) if traced and not self._reads_rules(n.body) else None
+        # It is evaluated with the strict closures: whatever they cannot settle is traced in full.
+        quick = None
+        if traced and not self._reads_rules(n.body):
+            self.depth = depth + 1
+            try:
+                quick = self.c_strict(n.body)
+            finally:
+                self.depth = depth
 
         def run(c, loc):
             xs = coll(c, loc)
@@ -819,10 +841,9 @@ class Compiler:
                 if quick is not None and c.seen is None:
                     try:
                         v = quick(c, loc + (x,))
-                    except EvalFailure:
+                    except Exception:  # noqa: BLE001 - unknown or failing: traced below, which says why
                         v = _MISSING
-                    if v is True if kind == "all" else v is False if kind == "any" else \
-                            v is not _MISSING and type(v) is not Unknown:
+                    if v is True if kind == "all" else v is False if kind == "any" else v is not _MISSING:
                         results.append((x, v))
                         continue
                 if traced:
