@@ -17,7 +17,7 @@ from .loader import decode_text, nesting_problem, parse_iso_date, read_source
 from .limits import LIMITS
 from .model import InputDecl
 from .types import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
-from .values import Record, number_problem
+from .values import MAX_DIGITS, MAX_EXPONENT, Record, number_problem
 
 __all__ = ["read_facts_text", "read_facts_file", "check_facts", "MAX_LIST_ITEMS"]
 
@@ -84,8 +84,8 @@ def _checker(t: Type, spec: Any):
 _CHECKERS: dict = {}
 
 
-def _fail(fc, name, path, t_inner, v):
-    fc.err("fact-type", f"fact `{name}` must be {describe(t_inner)}, not {_kind(v)}", path)
+def _fail(fc, path, t_inner, v):
+    fc.err("fact-type", f"fact `{_path_name(path)}` must be {describe(t_inner)}, not {_kind(v)}", path)
     return _BAD
 
 
@@ -95,62 +95,64 @@ def _build_checker(t: Type, spec: Any):
     full = spec if isinstance(spec, dict) and "type" in spec else None
     inner = _build_inner(t_inner, spec, full)
 
-    def check(v, name, path, fc):
+    def check(v, path, fc):
         if v is None:
             if nullable:
                 return None
-            fc.err("fact-null", f"fact `{name}` cannot be null", path,
+            fc.err("fact-null", f"fact `{_path_name(path)}` cannot be null", path,
                    help="leave a fact out when it is not known; only inputs declared `nullable` take null")
             return _BAD
-        return inner(v, name, path, fc)
+        return inner(v, path, fc)
     return check
 
 
 def _build_inner(t_inner: Type, spec: Any, full: dict | None):
     if t_inner == BOOL:
-        def boolean(v, name, path, fc):
-            return v if v is True or v is False else _fail(fc, name, path, t_inner, v)
+        def boolean(v, path, fc):
+            return v if v is True or v is False else _fail(fc, path, t_inner, v)
         return boolean
     if t_inner == NUMBER:
         integer = spec == "integer" or (full is not None and full.get("type") == "integer")
 
-        def number(v, name, path, fc):
+        def number(v, path, fc):
             tv = type(v)
+            if tv is int and -_SMALL_INT < v < _SMALL_INT:  # a whole number well within the limits
+                return Decimal(v)
             if tv is float:  # from the Python API: read through its shortest text, as written
                 v = Decimal(repr(v).replace("inf", "Infinity"))
             elif tv is str and v.strip().lower().lstrip("+-") in ("nan", "inf", "infinity", ".nan", ".inf"):
-                fc.err("invalid-number", f"fact `{name}` is `{v}`, not a finite number", path)
+                fc.err("invalid-number", f"fact `{_path_name(path)}` is `{v}`, not a finite number", path)
                 return _BAD
             elif tv is bool or not (tv is Decimal or tv is int or isinstance(v, (int, Decimal))):
-                return _fail(fc, name, path, t_inner, v)
+                return _fail(fc, path, t_inner, v)
             d = v if type(v) is Decimal else Decimal(v)
             problem = number_problem(d)
             if problem:
-                fc.err("invalid-number", f"fact `{name}` {problem}", path)
+                fc.err("invalid-number", f"fact `{_path_name(path)}` {problem}", path)
                 return _BAD
             if integer and d != d.to_integral_value():
-                fc.err("fact-type", f"fact `{name}` must be a whole number, not {v}", path)
+                fc.err("fact-type", f"fact `{_path_name(path)}` must be a whole number, not {v}", path)
                 return _BAD
             return d
         return number
     if t_inner == STRING:
         allowed = full.get("values") if full else None
 
-        def string(v, name, path, fc):
+        def string(v, path, fc):
             if type(v) is not str:
-                return _fail(fc, name, path, t_inner, v)
+                return _fail(fc, path, t_inner, v)
             if len(v) > MAX_STRING_CHARS:
-                fc.err("fact-too-large", f"fact `{name}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
+                fc.err("fact-too-large", f"fact `{_path_name(path)}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
                 return _BAD
             if allowed and v not in allowed:
                 hint = difflib.get_close_matches(v, allowed, n=1)
-                fc.err("fact-value", f"fact `{name}` is `{v}`, not one of: " + ", ".join(allowed), path,
+                fc.err("fact-value", f"fact `{_path_name(path)}` is `{v}`, not one of: " + ", ".join(allowed), path,
                        help=f"did you mean `{hint[0]}`?" if hint else None)
                 return _BAD
             return v
         return string
     if t_inner == DATE:
-        def date(v, name, path, fc):
+        def date(v, path, fc):
             if type(v) is _dt.date:
                 return v
             if isinstance(v, str):
@@ -158,22 +160,22 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
                 if parsed is not None:
                     return parsed
                 if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", v):
-                    fc.err("invalid-date", f"fact `{name}` is `{v}`, which is not a date that exists", path)
+                    fc.err("invalid-date", f"fact `{_path_name(path)}` is `{v}`, which is not a date that exists", path)
                 else:
-                    fc.err("invalid-date", f"fact `{name}` must be a date written YYYY-MM-DD, not `{v}`", path)
+                    fc.err("invalid-date", f"fact `{_path_name(path)}` must be a date written YYYY-MM-DD, not `{v}`", path)
                 return _BAD
-            return _fail(fc, name, path, t_inner, v)
+            return _fail(fc, path, t_inner, v)
         return date
     if isinstance(t_inner, ListT):
         item = _checker(t_inner.item, full.get("items") if full else None)
 
-        def list_(v, name, path, fc):
+        def list_(v, path, fc):
             if type(v) is not list:
-                return _fail(fc, name, path, t_inner, v)
+                return _fail(fc, path, t_inner, v)
             if len(v) > MAX_LIST_ITEMS:
-                fc.err("fact-too-large", f"fact `{name}` has {len(v)} items; the limit is {MAX_LIST_ITEMS}", path)
+                fc.err("fact-too-large", f"fact `{_path_name(path)}` has {len(v)} items; the limit is {MAX_LIST_ITEMS}", path)
                 return _BAD
-            out = [item(x, f"{name}[{i}]", path + (i,), fc) for i, x in enumerate(v)]
+            out = [item(x, path + (i,), fc) for i, x in enumerate(v)]
             return _BAD if any(x is _BAD for x in out) else out
         return list_
     if isinstance(t_inner, RecordT):
@@ -182,32 +184,38 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
                   for n, ft in t_inner.fields}
         names = list(fields)
 
-        def record(v, name, path, fc):
+        def record(v, path, fc):
             if type(v) is not dict and not isinstance(v, dict):
-                return _fail(fc, name, path, t_inner, v)
+                return _fail(fc, path, t_inner, v)
             items = {}
             bad = False
             for k, x in v.items():
                 check = fields.get(k)
                 if check is None:
                     hint = difflib.get_close_matches(k, names, n=1)
-                    fc.err("unknown-fact", f"`{name}` has no field `{k}`", path + (k,),
+                    fc.err("unknown-fact", f"`{_path_name(path)}` has no field `{k}`", path + (k,),
                            help=f"did you mean `{hint[0]}`?" if hint else "fields: " + ", ".join(names), key=True)
                     bad = True
                     continue
-                cv = check(x, f"{name}.{k}", path + (k,), fc)
+                cv = check(x, path + (k,), fc)
                 if cv is _BAD:
                     bad = True
                 items[k] = cv
-            return _BAD if bad else Record(items, name)
+            return _BAD if bad else Record(items, _path_name(path))
         return record
 
-    def anything(v, name, path, fc):  # pragma: no cover - every declared type is handled above
-        return _fail(fc, name, path, t_inner, v)
+    def anything(v, path, fc):  # pragma: no cover - every declared type is handled above
+        return _fail(fc, path, t_inner, v)
     return anything
 
 
 _BAD = object()
+
+
+def _path_name(path: tuple) -> str:
+    """A fact's name as messages and missing lists write it: `years[1].salary`."""
+    return str(path[0]) + "".join(f"[{k}]" if type(k) is int else f".{k}" for k in path[1:])
+_SMALL_INT = 10 ** min(MAX_DIGITS, MAX_EXPONENT)
 
 
 def _kind(v) -> str:
@@ -249,7 +257,7 @@ def check_facts(raw: Any, inputs: dict[str, InputDecl], loc: Locator | None = No
         check = decl.__dict__.get("_check")
         if check is None:
             check = decl.__dict__["_check"] = _checker(decl.type, decl.spec)
-        cv = check(v, name, (name,), fc)
+        cv = check(v, (name,), fc)
         if cv is not _BAD:
             facts[name] = cv
     return facts, fc.diags

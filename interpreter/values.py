@@ -37,12 +37,13 @@ def number_problem(d: Decimal) -> str | None:
         return None
     if abs(d.adjusted()) > MAX_EXPONENT:
         return f"is outside the supported range (magnitude 10^-{MAX_EXPONENT} to 10^{MAX_EXPONENT})"
-    digits = d.as_tuple().digits
-    if len(digits) <= MAX_DIGITS:
-        return None
-    if len(bytes(digits).rstrip(b"\x00")) > MAX_DIGITS:
+    if _DIGITS_CONTEXT.plus(d) != d:  # rounding to MAX_DIGITS digits changes it: more digits (trailing zeros aside)
         return f"has more than {MAX_DIGITS} significant digits"
     return None
+
+
+_DIGITS_CONTEXT = decimal.Context(prec=MAX_DIGITS, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
+                                  traps=[])
 
 
 @dataclass(frozen=True, slots=True)

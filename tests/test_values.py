@@ -111,3 +111,28 @@ def test_whole_years_between_agrees_with_adding_years():
     assert whole_years_between(D(2020, 2, 29), D(2024, 2, 28)) == 3
     assert whole_years_between(D(2020, 2, 29), D(2024, 2, 29)) == 4
     assert whole_years_between(D(2021, 2, 28), D(2024, 2, 28)) == 3
+
+
+def test_number_problem_counts_significant_digits_exactly():
+    """More than MAX_DIGITS significant digits (trailing zeros aside) is refused; checked against counting them."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from interpreter.values import MAX_DIGITS, MAX_EXPONENT, number_problem
+
+    def by_counting(d: Decimal):
+        if d.is_zero() or abs(d.adjusted()) > MAX_EXPONENT:
+            return None
+        return len(str(abs(d.as_tuple().digits and int("".join(map(str, d.as_tuple().digits))))).rstrip("0")) > MAX_DIGITS
+
+    @settings(max_examples=3000, deadline=None)
+    @given(digits=st.integers(min_value=0, max_value=10 ** 40), exponent=st.integers(min_value=-60, max_value=60),
+           negative=st.booleans())
+    def run(digits, exponent, negative):
+        d = Decimal((int(negative), tuple(int(c) for c in str(digits)), exponent))
+        want = by_counting(d)
+        if want is None:
+            return
+        assert (number_problem(d) is not None) == want, d
+    run()
+    assert number_problem(Decimal("1" * MAX_DIGITS + "000000")) is None
+    assert number_problem(Decimal("1" * (MAX_DIGITS + 1))) == f"has more than {MAX_DIGITS} significant digits"
