@@ -339,6 +339,15 @@ def _parse_with_tables(text: str):
 def _shape(rule: tuple, children: list):
     """Lark's tree building for one reduction: child filter, ?rule expansion, positions (PropagatePositions)."""
     name, _origin, _size, expand1, include, append_none = rule
+    if expand1 and include is None and len(children) == 1:  # `?a: b`, the most common: b itself, its container kept
+        node = children[0]
+        if isinstance(node, _Tree) and not node.meta.empty:
+            meta = node.meta
+            if "container_start_pos" not in meta.__dict__:
+                meta.container_start_pos = meta.start_pos
+            if "container_end_pos" not in meta.__dict__:
+                meta.container_end_pos = meta.end_pos
+        return node
     if include is None:
         kept = children
     else:
