@@ -52,11 +52,10 @@ _PLAIN_STOP = "\0 \t\r\n\x85\u2028\u2029"
 _PLAIN_CHAR_BLOCK = f"(?:[^{_PLAIN_STOP}:]|:(?![{_PLAIN_STOP}]))"  # what continues a plain scalar (block context)
 _PLAIN_CHAR_FLOW = f"(?:[^{_PLAIN_STOP}:,?\\[\\]{{}}]|:(?![{_PLAIN_STOP},\\[\\]{{}}]))"  # ... in a flow collection
 _PLAIN_BLOCK = re.compile(f"{_PLAIN_CHAR_BLOCK}*")
-_PLAIN_FLOW = re.compile(f"{_PLAIN_CHAR_FLOW}*")
 # The words of one line with the spaces between them, which scan_plain takes one word at a time
 # (a word after spaces must not start with `#`: that is a comment).
 _PLAIN_BLOCK_LINE = re.compile(f"{_PLAIN_CHAR_BLOCK}*(?: +(?!#){_PLAIN_CHAR_BLOCK}+)*")
-_PLAIN_FLOW_LINE = re.compile(f"{_PLAIN_CHAR_FLOW}*(?: +(?!#){_PLAIN_CHAR_FLOW}+)*")
+_PLAIN_FLOW_LINE = f"{_PLAIN_CHAR_FLOW}*(?: +(?!#){_PLAIN_CHAR_FLOW}+)*"  # compiled when first needed (re caches it)
 _QUOTED_RUN = re.compile("[^'\"\\\\\0 \t\r\n\x85\u2028\u2029]*")
 
 
@@ -161,7 +160,7 @@ class _Loader(yaml.SafeLoader):
             if self.peek() == "#":
                 break
             if self.flow_level:
-                length = self._run(_PLAIN_FLOW_LINE)
+                length = self._run(re.compile(_PLAIN_FLOW_LINE))
             else:  # from a column at or past the indent, no space of this line can end the scalar by indentation
                 length = self._run(_PLAIN_BLOCK_LINE if self.column >= indent else _PLAIN_BLOCK)
             if length == 0:
