@@ -819,10 +819,10 @@ class Compiler:
             if fast is not None:
                 return fast
         # Traced: an item whose value does not decide (true in `all`, false in `any`, any item of the other
-        # kinds) keeps no events. Its body is first evaluated without them, and again with them only when
-        # it decides, is unknown or fails. Not when coverage is counted (every item's conditions count), nor
-        # when the body reads a rule (its first, full event would be lost to the memo).
-        # It is evaluated with the strict closures: whatever they cannot settle is traced in full.
+        # kinds) keeps no events. Its body is first evaluated with the strict closures, without events, and
+        # again, traced, only when it decides, is unknown or fails. Not when coverage is counted (every
+        # item's conditions count), nor when the body reads a rule (its first, full event would be lost to
+        # the memo).
         quick = None
         if traced and not self._reads_rules(n.body):
             self.depth = depth + 1

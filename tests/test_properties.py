@@ -6,7 +6,9 @@
 (b) printing an AST and parsing the text gives the same AST;
 (c) knowing more never changes a decided outcome;
 (d) + - * and exact / on decimals (and unary minus, abs) equal the same arithmetic on Fractions;
-(e) a generated policy that loads without errors meets no type error when evaluated.
+(e) a generated policy that loads without errors meets no type error when evaluated;
+(f) the fast paths change nothing: the two-valued path gives what the three-valued closures give, and a
+    trace that skips binder items that decide nothing equals the full trace.
 
 KNOWN_WRONG lists properties the interpreter does not meet yet, with the smallest example found;
 those examples are pinned with @example so that the tests fail the same way on every run (no skip, no
@@ -766,6 +768,33 @@ def test_e_a_policy_that_loads_meets_no_type_error(loader, policy, facts, as_of)
                 codes = {d.code for d in r.diagnostics}
                 event(f"error {sorted(codes)}")
                 assert codes and codes <= RUNTIME_CODES, [(d.code, d.message) for d in r.diagnostics]
+
+
+# ------------------------------------------------------------------ (f) the fast paths change nothing
+
+def check_fast_paths_change_nothing(pset, facts, as_of):
+    checked, _ = pset.check_facts(facts)
+    fast = pset.evaluate(checked, as_of)
+    event("fast path decided" if all(r.status in ("applies", "does_not_apply") for r in fast.results) else "fell back")
+    assert fast.to_dict() == pset.evaluate(checked, as_of, fast=False).to_dict()
+    assert pset.evaluate(checked, as_of, trace=True).to_dict() == pset.evaluate(checked, as_of, seen=set()).to_dict()
+
+
+@_settings(200)
+@given(when=typed_expr("bool", 4), value=st.sampled_from(["num", "date", "str", "nums", "dates", "dur"]).flatmap(
+    lambda t: typed_expr(t, 3)), facts=facts_strategy(), as_of=AS_OF)
+def test_f_fast_paths_on_generated_expressions(loader, when, value, facts, as_of):
+    result = loader(one_outcome_policy(when, {"v": value}))
+    _require_loaded(result, f"a well-typed expression is refused:\n{when}\n{value}")
+    check_fast_paths_change_nothing(result.policy_set, facts, as_of)
+
+
+@_settings(100)
+@given(policy=generated_policy(), facts=st.fixed_dictionaries({}, optional=POLICY_FACTS), as_of=AS_OF)
+def test_f_fast_paths_on_generated_policies(loader, policy, facts, as_of):
+    result = loader(policy)
+    assume(result.ok)
+    check_fast_paths_change_nothing(result.policy_set, facts, as_of)
 
 
 def test_known_wrong_names_properties():
