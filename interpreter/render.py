@@ -97,26 +97,47 @@ def render_diagnostics_github(diags: list[Diagnostic]) -> str:
     return "\n".join(lines)
 
 
+_quote = json.encoder.encode_basestring  # what json.dumps(s, ensure_ascii=False) writes for a string
+
+
 def _encode(obj: Any, out: list[str]):
-    if isinstance(obj, Decimal):
-        out.append(format_value(obj) if obj.is_finite() else json.dumps(str(obj)))
-    elif isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
-        out.append(json.dumps(obj, ensure_ascii=False))
-    elif isinstance(obj, dict):
+    t = type(obj)
+    if t is str:
+        out.append(_quote(obj))
+    elif t is Decimal:
+        out.append(format_value(obj) if obj.is_finite() else _quote(str(obj)))
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif obj is None:
+        out.append("null")
+    elif t is dict or isinstance(obj, dict):
         out.append("{")
-        for i, (k, v) in enumerate(obj.items()):
-            if i:
+        first = True
+        for k, v in obj.items():
+            if first:
+                first = False
+            else:
                 out.append(", ")
-            out.append(json.dumps(str(k), ensure_ascii=False) + ": ")
+            out.append(_quote(k if type(k) is str else str(k)))
+            out.append(": ")
             _encode(v, out)
         out.append("}")
-    elif isinstance(obj, (list, tuple)):
+    elif t is list or isinstance(obj, (list, tuple)):
         out.append("[")
-        for i, v in enumerate(obj):
-            if i:
+        first = True
+        for v in obj:
+            if first:
+                first = False
+            else:
                 out.append(", ")
             _encode(v, out)
         out.append("]")
+    elif isinstance(obj, Decimal):
+        out.append(format_value(obj) if obj.is_finite() else _quote(str(obj)))
+    elif isinstance(obj, (int, str)):
+        out.append(json.dumps(obj, ensure_ascii=False))
     elif isinstance(obj, _dt.date):
         out.append(json.dumps(obj.isoformat()))
     else:
