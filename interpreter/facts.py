@@ -17,7 +17,7 @@ from .loader import decode_text, nesting_problem, parse_iso_date, read_source
 from .limits import LIMITS
 from .model import InputDecl
 from .types import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
-from .values import MAX_DIGITS, MAX_EXPONENT, Record, number_problem
+from .values import DIGITS_CONTEXT, MAX_DIGITS, MAX_EXPONENT, Record, number_problem
 
 __all__ = ["read_facts_text", "read_facts_file", "check_facts", "MAX_LIST_ITEMS"]
 
@@ -118,18 +118,22 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
             tv = type(v)
             if tv is int and -_SMALL_INT < v < _SMALL_INT:  # a whole number well within the limits
                 return Decimal(v)
-            if tv is float:  # from the Python API: read through its shortest text, as written
-                v = Decimal(repr(v).replace("inf", "Infinity"))
-            elif tv is str and v.strip().lower().lstrip("+-") in ("nan", "inf", "infinity", ".nan", ".inf"):
-                fc.err("invalid-number", f"fact `{_path_name(path)}` is `{v}`, not a finite number", path)
-                return _BAD
-            elif tv is bool or not (tv is Decimal or tv is int or isinstance(v, (int, Decimal))):
-                return _fail(fc, path, t_inner, v)
-            d = v if type(v) is Decimal else Decimal(v)
-            problem = number_problem(d)
-            if problem:
-                fc.err("invalid-number", f"fact `{_path_name(path)}` {problem}", path)
-                return _BAD
+            if tv is Decimal and v.is_finite() and DIGITS_CONTEXT.plus(v) == v \
+                    and -MAX_EXPONENT <= v.adjusted() <= MAX_EXPONENT:
+                d = v  # number_problem's tests, inline: finite, not too many digits, in range
+            else:
+                if tv is float:  # from the Python API: read through its shortest text, as written
+                    v = Decimal(repr(v).replace("inf", "Infinity"))
+                elif tv is str and v.strip().lower().lstrip("+-") in ("nan", "inf", "infinity", ".nan", ".inf"):
+                    fc.err("invalid-number", f"fact `{_path_name(path)}` is `{v}`, not a finite number", path)
+                    return _BAD
+                elif tv is bool or not (tv is Decimal or tv is int or isinstance(v, (int, Decimal))):
+                    return _fail(fc, path, t_inner, v)
+                d = v if type(v) is Decimal else Decimal(v)
+                problem = number_problem(d)
+                if problem:
+                    fc.err("invalid-number", f"fact `{_path_name(path)}` {problem}", path)
+                    return _BAD
             if integer and d != d.to_integral_value():
                 fc.err("fact-type", f"fact `{_path_name(path)}` must be a whole number, not {v}", path)
                 return _BAD
@@ -214,7 +218,10 @@ _BAD = object()
 
 def _path_name(path: tuple) -> str:
     """A fact's name as messages and missing lists write it: `years[1].salary`."""
-    return str(path[0]) + "".join(f"[{k}]" if type(k) is int else f".{k}" for k in path[1:])
+    name = str(path[0])
+    for k in path[1:]:
+        name += f"[{k}]" if type(k) is int else f".{k}"
+    return name
 _SMALL_INT = 10 ** min(MAX_DIGITS, MAX_EXPONENT)
 
 

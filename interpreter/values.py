@@ -11,7 +11,7 @@ from .limits import LIMITS
 
 __all__ = [
     "MAX_DIGITS", "MAX_EXPONENT", "number_problem", "Duration", "Unknown", "Record", "DECIMAL_CONTEXT", "add_duration",
-    "whole_years_between", "whole_months_between", "is_unknown", "merge_unknown",
+    "whole_years_between", "whole_months_between", "is_unknown", "merge_unknown", "DIGITS_CONTEXT",
 ]
 
 # Exact decimal arithmetic: 34 significant digits (IEEE decimal128) and every
@@ -37,12 +37,12 @@ def number_problem(d: Decimal) -> str | None:
         return None
     if abs(d.adjusted()) > MAX_EXPONENT:
         return f"is outside the supported range (magnitude 10^-{MAX_EXPONENT} to 10^{MAX_EXPONENT})"
-    if _DIGITS_CONTEXT.plus(d) != d:  # rounding to MAX_DIGITS digits changes it: more digits (trailing zeros aside)
+    if DIGITS_CONTEXT.plus(d) != d:  # rounding to MAX_DIGITS digits changes it: more digits (trailing zeros aside)
         return f"has more than {MAX_DIGITS} significant digits"
     return None
 
 
-_DIGITS_CONTEXT = decimal.Context(prec=MAX_DIGITS, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
+DIGITS_CONTEXT = decimal.Context(prec=MAX_DIGITS, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
                                   traps=[])
 
 
