@@ -86,18 +86,18 @@ def _read_jsonl(path: str, stream, parse: bool) -> Iterator[Record]:
     for number, raw_line in enumerate(stream, start=1):
         if number == 1 and raw_line.startswith("\ufeff"):
             raw_line = raw_line[1:]  # a byte-order mark
-        bad = _not_utf8(path, number, raw_line)
-        if bad is not None:
-            yield Record(number, path, diagnostics=[bad])
-            continue
         rec = Record(number, path, text=raw_line)
         yield _parse_line(rec) if parse else rec
 
 
 def _parse_line(rec: Record) -> Record:
     """Fill in a JSON line's facts, or say why it cannot be read."""
-    line, rec.text = rec.text.strip(), None
     path, number = rec.source, rec.number
+    bad = _not_utf8(path, number, rec.text)
+    if bad is not None:
+        rec.text, rec.diagnostics = None, [bad]
+        return rec
+    line, rec.text = rec.text.strip(), None
     if not line:
         rec.diagnostics = [Diagnostic("empty-record", "empty line: no case", Span.point(path, number, 1))]
         return rec
@@ -300,14 +300,24 @@ class Summary:
     bad: int = 0
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def add_brief(self, brief: tuple):
-        has_results, statuses, error = brief
+    def add(self, line: dict):
+        """Count one result line."""
         self.cases += 1
-        if not has_results or error:
+        results = line.get("results")
+        if results is None or line.get("status") == "error":
             self.bad += 1
-        for key, status in statuses:
+        for r in results or ():
+            table = self.counts.setdefault(f"{r['policy']}.{r['outcome']}", {})
+            table[r["status"]] = table.get(r["status"], 0) + 1
+
+    def merge(self, other: "Summary"):
+        """Add the counts of another summary (a worker's block)."""
+        self.cases += other.cases
+        self.bad += other.bad
+        for key, t in other.counts.items():
             table = self.counts.setdefault(key, {})
-            table[status] = table.get(status, 0) + 1
+            for status, n in t.items():
+                table[status] = table.get(status, 0) + n
 
     def render(self) -> str:
         out = [f"{self.cases} case{'s' if self.cases != 1 else ''}, {self.bad} with errors"]
@@ -348,18 +358,11 @@ def _init_worker(paths, params_path, as_of, selectors, explain):
     _worker.update(pset=pset, as_of=as_of, selection=selection, explain=explain)
 
 
-def _brief(line: dict) -> tuple:
-    """What the summary needs of a result line, without parsing it again."""
-    results = line.get("results")
-    return (results is not None, [(f"{r['policy']}.{r['outcome']}", r["status"]) for r in results or []],
-            line.get("status") == "error")
-
-
 BLOCK = 500  # cases sent to a worker at a time: one message each way per block, not per case
 
 
-def _work_block(block: tuple) -> tuple[str, list]:
-    """Evaluate a block of cases in a worker: their result lines as one text, and what the summary needs."""
+def _work_block(block: tuple) -> tuple[str, Summary]:
+    """Evaluate a block of cases in a worker: their result lines as one text, and the block's counts."""
     kind, payload = block
     if kind == "lines":
         source, first, texts = payload
@@ -367,12 +370,12 @@ def _work_block(block: tuple) -> tuple[str, list]:
     else:
         records = payload
     w = _worker
-    lines, briefs = [], []
+    lines, summary = [], Summary()
     for rec in records:
         line = evaluate_record(w["pset"], rec, w["as_of"], w["selection"], w["explain"])
         lines.append(to_json(line))
-        briefs.append(_brief(line))
-    return "\n".join(lines) + "\n", briefs
+        summary.add(line)
+    return "\n".join(lines) + "\n", summary
 
 
 def _blocks(records: Iterator[Record]) -> Iterator[tuple]:
@@ -404,11 +407,6 @@ def run_batch(pset: PolicySet, records: Iterator[Record], out, *, as_of, selecti
     """
     summary = Summary()
 
-    def emit(text: str, brief: tuple):
-        out.write(text + "\n")
-        summary.add_brief(brief)
-        if progress is not None:
-            progress(summary.cases)
 
     def todo():
         for i, rec in enumerate(records):
@@ -418,7 +416,10 @@ def run_batch(pset: PolicySet, records: Iterator[Record], out, *, as_of, selecti
     if jobs <= 1:
         for rec in todo():
             line = evaluate_record(pset, rec, as_of, selection, explain)
-            emit(to_json(line), _brief(line))
+            out.write(to_json(line) + "\n")
+            summary.add(line)
+            if progress is not None:
+                progress(summary.cases)
         out.flush()
         return summary
     import multiprocessing as mp
@@ -438,10 +439,9 @@ def run_batch(pset: PolicySet, records: Iterator[Record], out, *, as_of, selecti
             yield block
 
     with ctx.Pool(jobs, initializer=init, initargs=initargs) as pool:
-        for text, briefs in pool.imap(_work_block, throttled()):
+        for text, counts in pool.imap(_work_block, throttled()):
             out.write(text)
-            for brief in briefs:
-                summary.add_brief(brief)
+            summary.merge(counts)
             if progress is not None:
                 progress(summary.cases)
             in_flight.release()
