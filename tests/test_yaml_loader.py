@@ -5,14 +5,19 @@ import datetime
 import random
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from interpreter import _yaml
 from interpreter._yaml import load_yaml
 from interpreter.diagnostics import Span
 
 FILE = "policy.yaml"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def load(text: str, **kwargs):
@@ -373,3 +378,297 @@ def test_offset_mapper_falls_back_to_scalar_start(monkeypatch: pytest.MonkeyPatc
     assert not locator.offset_mapping_exact(("expr",))
     mapper = locator.offset_mapper(("expr",))
     assert {mapper(i) for i in (0, 6, 50)} == {(2, 7)}
+
+
+# ------------------------------------------------- the fast scanner is PyYAML's
+#
+# _Loader replaces some of PyYAML 6's pure-Python Reader and Scanner methods with versions that step over
+# runs of characters at once. Whatever the text, it must give what PyYAML's own SafeLoader gives: the same
+# node tree (tags, values, styles, start and end marks), the same scalar token positions (which the Locator
+# maps offsets with), and the same errors (message, problem and context marks, where the reader stopped).
+# _PyYAML below is yaml.SafeLoader itself, recording the scalar tokens the way _Loader records them but
+# scanning with PyYAML's code (the loader before the speed-up).
+
+class _PyYAML(yaml.SafeLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.scalar_tokens: dict[int, tuple[int, int]] = {}
+
+    def _remember(self, token, indent: int):
+        self.scalar_tokens[token.end_mark.index] = (token.start_mark.index, indent)
+        return token
+
+    def scan_plain(self):
+        return self._remember(super().scan_plain(), self.indent)
+
+    def scan_flow_scalar(self, style):
+        return self._remember(super().scan_flow_scalar(style), self.indent)
+
+    def scan_block_scalar(self, style):
+        indent = self.indent
+        return self._remember(super().scan_block_scalar(style), indent)
+
+    def compose_scalar_node(self, anchor):
+        explicit = self.peek_event().tag not in (None, "!")
+        node = super().compose_scalar_node(anchor)
+        node.explicit_tag = explicit
+        return node
+
+
+def _mark(m) -> tuple | None:
+    return None if m is None else (m.index, m.line, m.column)
+
+
+def _nodes(root, out: list, seen: dict) -> None:
+    """The node tree as a flat pre-order list (aliases as references to the first occurrence); the
+    explicit_tag that _Loader and _PyYAML add to scalars, when it is there."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            out.append(("alias", seen[id(n)]))
+            continue
+        seen[id(n)] = len(seen)
+        marks = _mark(n.start_mark), _mark(n.end_mark)
+        if isinstance(n, yaml.ScalarNode):
+            out.append(("scalar", n.tag, n.value, n.style, getattr(n, "explicit_tag", None), marks))
+        elif isinstance(n, yaml.SequenceNode):
+            out.append(("sequence", n.tag, n.flow_style, marks, len(n.value)))
+            stack.extend(reversed(n.value))
+        else:
+            out.append(("mapping", n.tag, n.flow_style, marks, len(n.value)))
+            stack.extend(x for pair in reversed(n.value) for x in reversed(pair))
+
+
+def _error(e: BaseException) -> tuple:
+    if isinstance(e, RecursionError):
+        return ("RecursionError",)
+    return (type(e).__name__, str(e), _mark(getattr(e, "problem_mark", None)), _mark(getattr(e, "context_mark", None)),
+            getattr(e, "position", None))
+
+
+def compose_trace(cls, text: str) -> tuple:
+    """Every document of the stream composed, as load_yaml drives the loader, with the error if any."""
+    try:
+        loader = cls(text)
+    except Exception as e:  # the reader refuses the text
+        return ("refused", _error(e))
+    nodes: list = []
+    try:
+        while loader.check_node():
+            _nodes(loader.get_node(), nodes, {})
+        result = ("ok",)
+    except Exception as e:
+        result = ("error", _error(e))
+    return result + (nodes, sorted(loader.scalar_tokens.items()), _mark(loader.get_mark()))
+
+
+def _string_paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _string_paths(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _string_paths(v, path + (i,))
+
+
+def loaded(text: str) -> tuple:
+    """What load_yaml gives: the value, the diagnostics, and the locator's answers for every path."""
+    value, locator, diagnostics = load(text)
+    where = []
+    for path in list(_string_paths(value)) + [("zz",), (0, "zz")]:
+        mapper = locator.offset_mapper(path)
+        where.append((path, locator.span(path), locator.key_span(path), locator.nearest_span(path),
+                      locator.offset_mapping_exact(path), [mapper(i) for i in range(0, 40, 3)]))
+    return repr(value), [repr(d) for d in diagnostics], where
+
+
+def assert_same_as_pyyaml(text: str) -> None:
+    assert compose_trace(_yaml._Loader, text) == compose_trace(_PyYAML, text), repr(text)
+
+
+def _files() -> list[str]:
+    out = []
+    for p in sorted(ROOT.rglob("*")):
+        if p.suffix in (".yaml", ".yml") and ".git" not in p.parts and p.is_file() and p.stat().st_size < 16_000:
+            try:
+                out.append(p.read_text(encoding="utf-8"))
+            except UnicodeDecodeError:
+                pass
+    return out
+
+
+FILES = _files()
+SNIPPETS = [
+    "a: |\n  x\n\n  y\n", "a: >-\n   x\n  y\n", "- 'it''s'\n- \"a\\tb\\x41\\u263A\\\n  c\"\n", "{a: b, c: [d, e:f, 'g']}\n",
+    "a: b # c\n#d\n  # e\n", "\ufeffa: 1\n", "a:\r\n  b: c\r\n", "a: b\x85c: d\n", "a: x\u2028y\n", "k: |2-\n    x\n   y\n",
+    "? a\n: b\n", "--- x\n...\n--- y\n", "a: &x 1\nb: *x\n", "a: !!str 1e5\n", "a: 'x\n\n  y'\n", "a: \"x\\\n  y\"\n",
+    "- a\n -b\n", "a:\tb\n", "a: [1,\n 2]\n", "a: b  #c\n", "a: b #c d\n", "a: b#c\n", "k: a\n b\n  c\n", "- a\n  b\n c\n",
+    "k:\n  a\n b\n", "  k: a\n b\n", "[a #b\n]", "{a: b #c\n}", "a: b\n---\n", "a: b\n...\n", "a: b\n--- \n",
+    "a: 'x\n---\n'", "a: |\n  x\n---\n", "x: >\n\n  a\n\n\n  b\n\n", "a:    \n  b\n", "a: b   \n   c  # d\n",
+    "a: \"\\q\"\n", "a: \"\\x4\"\n", "a: '\n", "a: [b, c\n", "\ta: b\n", "a: b\n\tc: d\n", "a: é漢😀\n  b\n",
+    "a" * 300 + ": " + "b " * 200 + "\n", "- " + "x " * 500, " " * 100 + "a: b\n", "# " + "c" * 1000 + "\na: b\n",
+    "a: b\r\n\r\n  c\r\n", "a: b # c\x85d: e\n", "# c\u2028a: b\n", "a: |\n  x # y\u2029  z\n", "a: b\x85 c\n", "a: b\u2029 c\n", "a: \ufeffb\n", "\x00", "a: \x07", "",
+]
+SPECIAL = list(" \t\n\r\x85\u2028\u2029\ufeff:#-?|>'\"\\[]{},&*!%@`0123456789abcXYZé漢😀\x00\x07") + ["\r\n", "  ", "    "]
+
+
+def mutate_yaml(rnd: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rnd.randint(1, 4)):
+        if not chars:
+            chars = ["a"]
+        i = rnd.randrange(len(chars) + 1)
+        r = rnd.random()
+        if r < 0.5:
+            chars.insert(i, rnd.choice(SPECIAL))
+        elif r < 0.8 and i < len(chars):
+            del chars[i]
+        elif i < len(chars):
+            chars[i] = rnd.choice(SPECIAL)
+    return "".join(chars)
+
+
+def mutated_corpus(n: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    texts = FILES + SNIPPETS
+    out = []
+    for _ in range(n):
+        text = mutate_yaml(rnd, rnd.choice(texts))
+        if len(text) > 400:  # a window, so that the corpus stays fast and the start falls anywhere
+            start = rnd.randrange(len(text) - 200)
+            text = text[start:start + rnd.randint(50, 400)]
+        out.append(text)
+    return out
+
+
+PLAIN_WORDS = ["a", "bb", "word", "c:d", "e#f", "x1", "é", "1.5", "-x", "?y", "a'b"]
+ODD_WORDS = ["c:d", "e#f", "#g", ":h", "i:", "-", "?", "x,y", "[z]", "{w}", "'q'", "\"r\"", "1e5", "2024-01-01",
+             "yes", "~", "&anc", "*anc", "!!str", "|", ">", "\ufeff"]
+
+
+def generated_document(rnd: random.Random) -> str:
+    """Block documents with multi-line plain scalars at every indentation, the scanner's hardest part."""
+
+    def plain(indent: int) -> str:
+        out = rnd.choice(PLAIN_WORDS)
+        for _ in range(rnd.randint(0, 4)):
+            r = rnd.random()
+            word = rnd.choice(PLAIN_WORDS)
+            if r < 0.5:
+                out += rnd.choice([" ", " ", "  ", "   "]) + word
+            elif r < 0.75:
+                out += "\n" + " " * max(0, indent + rnd.choice([-1, 0, 1, 2, 3])) + word
+            elif r < 0.82:
+                out += "\n\n" + " " * (indent + 2) + word
+            elif r < 0.9:
+                out += rnd.choice([" # c", " #", ": ", " :", ":", "\r\n   ", "\t", " \t "]) + word
+            else:
+                out += " " + rnd.choice(ODD_WORDS)
+        return out
+
+    def block(indent: int, depth: int) -> str:
+        lines = []
+        sequence = rnd.random() < 0.3
+        for _ in range(rnd.randint(1, 4)):
+            lead = " " * indent + ("- " if sequence else rnd.choice(["k", "key", "a b", "k:x", "k#"]) + ":" +
+                                   rnd.choice([" ", " ", "  ", " "]))
+            r = rnd.random()
+            if r < 0.25 and depth < 3:
+                lines.append(lead.rstrip() + "\n" + block(indent + rnd.choice([2, 2, 4, 0, 1]), depth + 1))
+            elif r < 0.35:
+                lines.append(lead + "[" + ", ".join(plain(indent + 2) for _ in range(rnd.randint(0, 3))) + "]")
+            elif r < 0.4:
+                lines.append(lead + "{" + ", ".join(f"k{i}: {plain(indent + 2)}" for i in range(rnd.randint(0, 3))) + "}")
+            elif r < 0.47:
+                lines.append(lead + rnd.choice([">-", "|", ">", "|2", "|+", ">1 # c"]) + "\n" + "\n".join(
+                    " " * (indent + rnd.choice([1, 2, 2, 3])) + plain(indent + 2) for _ in range(rnd.randint(1, 3))))
+            elif r < 0.52:
+                q = rnd.choice(["'", '"'])
+                lines.append(lead + q + plain(indent + 1).replace(q, "") + rnd.choice([q, q, ""]))
+            else:
+                lines.append(lead + plain(indent + (2 if sequence else 1)))
+            if rnd.random() < 0.1:
+                lines.append(" " * indent + "# comment")
+        return "\n".join(lines)
+
+    return block(rnd.choice([0, 0, 1, 2]), 0) + rnd.choice(["", "\n", "\n\n", " \n"])
+
+
+def test_same_as_pyyaml_on_the_repository_files() -> None:
+    assert len(FILES) > 150
+    for text in FILES:
+        assert_same_as_pyyaml(text)
+
+
+@pytest.mark.parametrize("text", SNIPPETS, ids=[repr(s[:20]) for s in SNIPPETS])
+def test_same_as_pyyaml_on_snippets(text: str) -> None:
+    assert_same_as_pyyaml(text)
+    assert loaded(text) == _loaded_with_pyyaml(text)
+
+
+def _loaded_with_pyyaml(text: str) -> tuple:
+    real = _yaml._Loader
+    _yaml._Loader = _PyYAML
+    try:
+        return loaded(text)
+    finally:
+        _yaml._Loader = real
+
+
+def test_same_as_pyyaml_on_mutated_files() -> None:
+    errors = 0
+    for text in mutated_corpus(700, seed=11):
+        assert_same_as_pyyaml(text)
+        errors += compose_trace(_PyYAML, text)[0] != "ok"
+    assert 100 < errors < 600, errors  # both documents and errors are well represented
+
+
+def test_same_as_pyyaml_on_generated_documents() -> None:
+    rnd = random.Random(5)
+    errors = 0
+    for _ in range(500):
+        text = generated_document(rnd)
+        assert_same_as_pyyaml(text)
+        errors += compose_trace(_PyYAML, text)[0] != "ok"
+    assert 50 < errors < 400, errors
+
+
+def _compose(loader, text: str) -> tuple:
+    try:
+        root = yaml.compose(text, Loader=loader)
+    except Exception as e:
+        return ("error", _error(e))
+    nodes: list = []
+    if root is not None:
+        _nodes(root, nodes, {})
+    # yaml.SafeLoader's scalar nodes have no explicit_tag: leave it out of the comparison
+    return ("ok", [n[:4] + (None,) + n[5:] if n[0] == "scalar" else n for n in nodes])
+
+
+def test_same_as_pyyaml_compose() -> None:
+    """yaml.compose itself, with yaml.SafeLoader and with _Loader: the same nodes and marks, or the same
+    error (this also shows that _PyYAML above is PyYAML's SafeLoader)."""
+    texts = SNIPPETS + mutated_corpus(200, seed=13)
+    for text in texts:
+        expected = _compose(yaml.SafeLoader, text)
+        assert _compose(_yaml._Loader, text) == expected, repr(text)
+        assert _compose(_PyYAML, text) == expected, repr(text)
+
+
+def test_load_yaml_same_as_with_pyyaml_scanner() -> None:
+    """End to end: values, diagnostics, spans and offset mappings are those of the PyYAML-scanned nodes."""
+    rnd = random.Random(3)
+    texts = mutated_corpus(150, seed=12) + [generated_document(rnd) for _ in range(150)]
+    for text in texts:
+        assert loaded(text) == _loaded_with_pyyaml(text), repr(text)
+
+
+@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(text=st.one_of(
+    st.lists(st.sampled_from(SPECIAL + PLAIN_WORDS + ODD_WORDS + ["\n  ", "\n    ", ": ", "- "]), max_size=30).map("".join),
+    st.randoms(use_true_random=False).map(generated_document),
+))
+def test_same_as_pyyaml_hypothesis(text: str) -> None:
+    assert_same_as_pyyaml(text)
