@@ -49,8 +49,9 @@ def _cache_folder() -> str | None:
     folder = os.path.join(base, "policy-interpreter")
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        if os.stat(folder).st_uid != os.getuid() or not os.access(folder, os.W_OK):
-            return None  # never read a parser cache someone else could have written
+        st = os.stat(folder)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022 or not os.access(folder, os.W_OK):
+            return None  # never read a parser cache someone else could have written (or could write)
     except (OSError, AttributeError):
         return None
     return folder
