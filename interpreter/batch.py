@@ -358,7 +358,10 @@ def _init_worker(paths, params_path, as_of, selectors, explain):
     _worker.update(pset=pset, as_of=as_of, selection=selection, explain=explain)
 
 
-BLOCK = 500  # cases sent to a worker at a time: one message each way per block, not per case
+# Cases sent to a worker at a time: one message each way per block, not per case. Larger blocks cost the
+# reading process less (500 gave --jobs 2 about 1.5x the speed of --jobs 1, 2000 about 1.6x); at most
+# 2 * jobs + 2 blocks are in flight, a few MB.
+BLOCK = 2000
 
 
 def _work_block(block: tuple) -> tuple[str, Summary]:

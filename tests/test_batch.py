@@ -50,7 +50,9 @@ def test_every_line_gives_one_result_in_order(runner, tmp_path):
     assert "40 cases, " in r.stderr and "with errors" in r.stderr
 
 
-def test_jobs_keep_the_order(runner, tmp_path):
+def test_jobs_keep_the_order(runner, tmp_path, monkeypatch):
+    from interpreter import batch
+    monkeypatch.setattr(batch, "BLOCK", 7)  # many blocks, and a short last one
     p, _ = caseload(tmp_path, 300)
     one = tmp_path / "one.jsonl"
     two = tmp_path / "two.jsonl"
