@@ -949,11 +949,14 @@ class Compiler:
                 get = self._item_getter(item, depth)
                 if get is None or not self._invariant(other, depth):
                     continue
+                invariant = self.c(other)
                 if test == fastpath.IN:  # `item in list`: contains(list, item)
                     if not item_first:
                         continue
                     test, item_first = operator.contains, False
-                return fastpath.fused_binder(n.kind, coll, get, test, self.c(other), item_first)
+                    if hasattr(invariant, "const") or hasattr(invariant, "per_date"):  # the same list all day
+                        invariant = _per_date(fastpath.as_set(invariant))
+                return fastpath.fused_binder(n.kind, coll, get, test, invariant, item_first)
         return fastpath.binder(n.kind, coll, body)
 
     def _item_getter(self, node: A.Node, depth: int):

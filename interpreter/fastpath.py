@@ -22,7 +22,7 @@ from typing import Any, Callable
 Fn = Callable[[Any, tuple], Any]
 
 __all__ = ["Fallback", "fact", "local_field", "field", "checked", "bool_chain", "call", "binder", "fused_binder",
-           "COMPARE", "IN"]
+           "fused_items", "item_arith", "apply2", "as_set", "all_matched", "COMPARE", "IN"]
 
 
 class Fallback(Exception):
@@ -249,6 +249,17 @@ def _const_fn(v) -> Fn:
     def const(c, loc):
         return v
     return const
+
+
+def as_set(fn: Fn) -> Fn:
+    """A list as a frozenset, for `in` tests by hash (equal numbers hash alike); unhashable items: the list."""
+    def as_set(c, loc):
+        xs = fn(c, loc)
+        try:
+            return frozenset(xs)
+        except TypeError:
+            return xs
+    return as_set
 
 
 def all_matched(coll: Fn, records: Fn, get: Callable) -> Fn:
