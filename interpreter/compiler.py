@@ -823,18 +823,33 @@ class Compiler:
         # again, traced, only when it decides, is unknown or fails. Not when coverage is counted (every
         # item's conditions count), nor when the body reads a rule (its first, full event would be lost to
         # the memo).
-        quick = None
+        # The whole all / any / filter is tried that way first, on the items already evaluated (`c.items`):
+        # when no item decides, none is traced at all.
+        quick = whole = None
+        settled = (kind == "all") if kind in ("all", "any") else None  # an item value that decides nothing
         if traced and not self._reads_rules(n.body):
+            saved = self.traced, self.strict
             self.depth = depth + 1
             try:
                 quick = self.c_strict(n.body)
+                self.traced, self.strict = False, True
+                whole = self._strict_binder(n, _items, quick, depth)
             finally:
                 self.depth = depth
+                self.traced, self.strict = saved
 
         def run(c, loc):
             xs = coll(c, loc)
             if type(xs) is Unknown:
                 return xs
+            if whole is not None and c.seen is None:
+                c.items = xs
+                try:
+                    v = whole(c, loc)
+                except Exception:  # noqa: BLE001 - traced item by item below
+                    v = _MISSING
+                if v is not _MISSING and (settled is None or v is settled):
+                    return v
             unknown = None
             results = []
             for i, x in enumerate(xs):
@@ -1003,6 +1018,11 @@ class Compiler:
                 if r is not None and r.kind == "local" and r.depth >= depth:
                     return False
         return True
+
+
+def _items(c, loc):
+    """The collection a traced binder has just evaluated, for its strict try (see c_Binder)."""
+    return c.items
 
 
 def _note_supplied(c, pv, pid: str, name: str, key, v):

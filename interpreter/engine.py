@@ -115,7 +115,7 @@ class Evaluation:
 
 
 class _Case:
-    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen", "converted")
+    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen", "converted", "items")
 
     def __init__(self, facts, as_of, params, seen=None):
         self.facts = facts
