@@ -623,11 +623,16 @@ class Compiler:
         k = getattr(fn, "const", _NOT_CONST)
         if k is not _NOT_CONST:
             return ("const", k)
+        field = self._local_field(node)
+        return ("fn", fn) if field is None else ("field", *field)
+
+    def _local_field(self, node: A.Node) -> tuple[int, str] | None:
+        """For `var.field` with `var` a binder's item: (the item's depth, the field name)."""
         if isinstance(node, A.Field) and isinstance(node.target, A.Name) and id(node) not in self.refs:
             r = self.refs.get(id(node.target))
             if r is not None and r.kind == "local":
-                return ("field", r.depth, node.name)
-        return ("fn", fn)
+                return r.depth, node.name
+        return None
 
     def c_Compare(self, n: A.Compare) -> Fn:
         l, r = self.c(n.left), self.c(n.right)
@@ -639,10 +644,8 @@ class Compiler:
         return _compare(n.op, l, r)
 
     def c_BoolOp(self, n: A.BoolOp) -> Fn:
-        if self.strict:
-            return self._bool_chain(n)
-        if isinstance(n.left, A.BoolOp) and n.left.op == n.op:
-            return self._kleene_chain(n)
+        if self.strict or (isinstance(n.left, A.BoolOp) and n.left.op == n.op):
+            return self._chain(n)
         l, r = self.c(n.left), self.c(n.right)
         if not self.traced:
             k = getattr(l, "const", _NOT_CONST)
@@ -652,46 +655,23 @@ class Compiler:
                 return r if n.op == "or" else _constant(False)
         return _kleene2(n.op, l, r)
 
-    def _kleene_chain(self, n: A.BoolOp) -> Fn:
-        """`a and b and c` (left-nested, as written without parentheses) as one closure over its operands."""
+    def _chain(self, n: A.BoolOp) -> Fn:
+        """`a and b and c` (or `or`) as one closure over its operands, constants dropped or deciding the
+        whole (not when tracing: the trace shows them). The strict path flattens parenthesised groups
+        too; the others keep them, as they have their own coverage entry and event."""
         operands: list[A.Node] = []
-        x: A.Node = n
-        while isinstance(x, A.BoolOp) and x.op == n.op:
-            operands.append(x.right)
-            x = x.left
-        operands.append(x)
-        operands.reverse()
-        decides = n.op == "or"
+        pending: list[tuple[A.Node, bool]] = [(n, True)]
+        while pending:  # in order, left to right
+            x, chained = pending.pop()
+            if chained and isinstance(x, A.BoolOp) and x.op == n.op:
+                pending += [(x.right, self.strict), (x.left, True)]
+            else:
+                operands.append(x)
+        decides = n.op == "or"  # the constant that decides the whole: true for `or`, false for `and`
         fns = []
         for x in operands:
             fn = self.c(x)
             k = getattr(fn, "const", _NOT_CONST) if not self.traced else _NOT_CONST
-            if k is decides:
-                return _constant(decides)  # even when another operand is unknown or fails
-            if k is not _NOT_CONST and type(k) is bool:
-                continue
-            fns.append(fn)
-        if not fns:
-            return _constant(not decides)
-        if len(fns) == 1:
-            return fns[0]
-        return _kleene2(n.op, fns[0], fns[1]) if len(fns) == 2 else _kleene_n(n.op, fns)
-
-    def _bool_chain(self, n: A.BoolOp) -> Fn:
-        """`a and b and c` as one strict closure; constant operands dropped, or deciding the whole."""
-        operands: list[A.Node] = []
-        pending = [n]
-        while pending:  # in order, left to right: both sides of a same-operator chain are flattened
-            x = pending.pop()
-            if isinstance(x, A.BoolOp) and x.op == n.op:
-                pending += [x.right, x.left]
-            else:
-                operands.append(x)
-        fns = []
-        decides = n.op == "or"  # the constant that decides the whole: true for `or`, false for `and`
-        for x in operands:
-            fn = self.c(x)
-            k = getattr(fn, "const", _NOT_CONST)
             if k is decides:
                 return _constant(decides)  # whatever the others are, even unknown or failing
             if k is not _NOT_CONST and type(k) is bool:
@@ -699,7 +679,11 @@ class Compiler:
             fns.append(fn)
         if not fns:
             return _constant(not decides)
-        return fns[0] if len(fns) == 1 else fastpath.bool_chain(n.op, fns)
+        if len(fns) == 1:
+            return fns[0]
+        if self.strict:
+            return fastpath.bool_chain(n.op, fns)
+        return _kleene2(n.op, fns[0], fns[1]) if len(fns) == 2 else _kleene_n(n.op, fns)
 
     def c_Not(self, n: A.Not) -> Fn:
         x = self.c(n.operand)
@@ -976,11 +960,8 @@ class Compiler:
 
     def _item_getter(self, node: A.Node, depth: int):
         """For `var.field` with `var` the binder's item at `depth`: a C getter of the field."""
-        if isinstance(node, A.Field) and isinstance(node.target, A.Name) and id(node) not in self.refs:
-            r = self.refs.get(id(node.target))
-            if r is not None and r.kind == "local" and r.depth == depth:
-                return operator.itemgetter(node.name)
-        return None
+        field = self._local_field(node)
+        return operator.itemgetter(field[1]) if field is not None and field[0] == depth else None
 
     def _reads_rules(self, node: A.Node) -> bool:
         for x in A.walk(node):
@@ -1084,8 +1065,7 @@ def _constant(v) -> Fn:
     return const
 
 
-_RELATIONS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
-              "!=": operator.ne, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b}
+_RELATIONS = {**fastpath.COMPARE, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b}
 
 
 def _relation(op: str):

@@ -42,24 +42,30 @@ def rich(tmp_path_factory):
     return interpreter.load([str(p)]).policy_set
 
 
-def test_rich_policy_same_result_both_ways(rich):
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(raw=facts_strategy(rich.inputs),
-           as_of=st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2060, 1, 1)))
-    def run(raw, as_of):
-        _same_both_ways(rich, raw, as_of)
-    run()
+def _same_trace_both_ways(pset, raw, as_of):
+    """With a coverage set every binder item is traced in full; without one, only the items that decide.
+    The traces must be the same."""
+    facts, _ = pset.check_facts(raw)
+    quick = pset.evaluate(facts, as_of, trace=True).to_dict()
+    full = pset.evaluate(facts, as_of, seen=set()).to_dict()
+    assert quick == full
 
 
-@pytest.mark.parametrize("path", policy_sets())
-def test_shipped_sets_same_result_both_ways(path):
-    pset = interpreter.load([path]).policy_set
+CHECKS = {"result": _same_both_ways, "trace": _same_trace_both_ways}
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+
+@pytest.mark.parametrize("check", sorted(CHECKS))
+@pytest.mark.parametrize("source", ["rich"] + policy_sets())
+def test_same_both_ways_on_generated_facts(rich, source, check):
+    """The fast path gives the three-valued result; the trace that skips undeciding items, the full one."""
+    pset = rich if source == "rich" else interpreter.load([source]).policy_set
+
+    @settings(max_examples=300 if source == "rich" else 120, deadline=None,
+              suppress_health_check=list(HealthCheck))
     @given(raw=facts_strategy(pset.inputs),
            as_of=st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2060, 1, 1)))
     def run(raw, as_of):
-        _same_both_ways(pset, raw, as_of)
+        CHECKS[check](pset, raw, as_of)
     run()
 
 
@@ -160,36 +166,6 @@ def test_strict_closures_raise_rather_than_guess(tmp_path):
 
 
 # ---- the traced path: binder items that decide nothing are first evaluated without events
-
-def _same_trace_both_ways(pset, raw, as_of):
-    """With a coverage set every item is traced in full; without one, only the items that decide.
-    The traces must be the same."""
-    facts, _ = pset.check_facts(raw)
-    quick = pset.evaluate(facts, as_of, trace=True).to_dict()
-    full = pset.evaluate(facts, as_of, seen=set()).to_dict()
-    assert quick == full
-
-
-def test_rich_policy_same_trace_both_ways(rich):
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(raw=facts_strategy(rich.inputs),
-           as_of=st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2060, 1, 1)))
-    def run(raw, as_of):
-        _same_trace_both_ways(rich, raw, as_of)
-    run()
-
-
-@pytest.mark.parametrize("path", policy_sets())
-def test_shipped_sets_same_trace_both_ways(path):
-    pset = interpreter.load([path]).policy_set
-
-    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(raw=facts_strategy(pset.inputs),
-           as_of=st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2060, 1, 1)))
-    def run(raw, as_of):
-        _same_trace_both_ways(pset, raw, as_of)
-    run()
-
 
 def test_a_failing_item_is_traced_in_full():
     """The one record below 183 days appears in the trace with its comparison; the others do not."""

@@ -136,3 +136,23 @@ def test_chains_decide_as_nested_pairs_do():
                 for f in fns[1:]:
                     nested = _kleene2(op, nested, f)
                 assert outcome(_kleene_n(op, fns)) == outcome(nested), (op, mix)
+
+
+def test_a_parenthesised_group_keeps_its_coverage_entry(tmp_path):
+    """`a and b and (c and d)`: the group is a condition of its own in condition coverage, while the
+    chain is one closure and the two-valued path may flatten the group too."""
+    import datetime
+    import interpreter
+    p = tmp_path / "group.yaml"
+    p.write_text("id: t.group\ntitle: t\ninputs: {a: boolean, b: boolean, c: boolean, d: boolean}\n"
+                 "outcomes:\n  o:\n    label: o\n    when: a and b and (c and d)\n")
+    pset = interpreter.load([str(p)]).policy_set
+    facts, _ = pset.check_facts({"a": True, "b": True, "c": True, "d": False})
+    seen: set = set()
+    res = pset.evaluate(facts, datetime.date(2026, 1, 1), seen=seen).results[0]
+    assert res.status == "does_not_apply"
+    assert pset.evaluate(facts, datetime.date(2026, 1, 1)).results[0].status == "does_not_apply"
+    [chain] = res.trace
+    assert [ch["text"] for ch in chain["children"]] == ["a", "b", "c", "d"]  # shown flat, as before
+    group = next(k for k, v in pset.coverage_universe()["t.group"].items() if v["text"] == "c and d")
+    assert ("t.group", group, "false") in seen
