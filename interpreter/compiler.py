@@ -405,7 +405,7 @@ class Compiler:
             d = r.depth
             return lambda c, loc: loc[d]
         if r.kind == "today":
-            return lambda c, loc: c.as_of
+            return fastpath.today
         if r.kind == "input":
             name = r.name
             if self.strict:
@@ -440,21 +440,22 @@ class Compiler:
             inline = self._inline_rule(r)
             if inline is not None:
                 return inline
-
+        memo_key = f"{key[0]}\0{key[1]}"  # a string keeps its hash; a tuple hashes again on every lookup
+        if self.strict:
             def strict_rule(c, loc):
                 memo = c.strict_memo
-                v = memo.get(key, _MISSING)
+                v = memo.get(memo_key, _MISSING)
                 if v is _MISSING:
-                    v = memo[key] = rule_fns[key](c, ())
+                    v = memo[memo_key] = rule_fns[key](c, ())
                 return v
             return strict_rule
 
         if not self.traced:
             def rule(c, loc):
                 memo = c.memo
-                v = memo.get(key, _MISSING)
+                v = memo.get(memo_key, _MISSING)
                 if v is _MISSING:
-                    v = memo[key] = rule_fns[key](c, ())
+                    v = memo[memo_key] = rule_fns[key](c, ())
                 return v
             return rule
 
@@ -466,13 +467,13 @@ class Compiler:
         def traced_rule(c, loc):
             memo = c.memo
             stack = c.stack
-            v = memo.get(key, _MISSING)
+            v = memo.get(memo_key, _MISSING)
             ev = {"kind": kind, "name": name, "policy": policy, "text": name, "label": label, "cite": cite}
             if v is _MISSING:
                 children: list = []
                 stack.append(children)
                 try:
-                    v = memo[key] = rule_fns[key](c, ())
+                    v = memo[memo_key] = rule_fns[key](c, ())
                 finally:
                     stack.pop()
                 if children:
@@ -505,6 +506,17 @@ class Compiler:
             fn = self._compile_rule(r.policy, decl)  # a value that is the same for the whole date needs no memo
             return fn if hasattr(fn, "const") or hasattr(fn, "per_date") else None
         return self._compile_rule(r.policy, decl)
+
+    def _chained_rule(self, r: Ref, op: str) -> A.Node | None:
+        """On the strict path, the expression of a rule read only at this place (at the top level) when it is
+        itself `x op y ...`: the chain that reads it takes its operands in, and reads repeated rules once."""
+        if r.kind != "rule" or self.depth != 0 or self.rule_uses.get((r.policy, r.name)) != 1:
+            return None
+        decl = self.checked.policies[r.policy].rules.get(r.name)
+        if decl is None or decl.expr is None:
+            return None
+        node = decl.expr.node
+        return node if isinstance(node, A.BoolOp) and node.op == op else None
 
     def _compile_rule(self, policy: str, decl) -> Fn:
         """A rule's expression compiled at the top level (no binder around it), once."""
@@ -659,18 +671,32 @@ class Compiler:
         """`a and b and c` (or `or`) as one closure over its operands, constants dropped or deciding the
         whole (not when tracing: the trace shows them). The strict path flattens parenthesised groups
         too; the others keep them, as they have their own coverage entry and event."""
-        operands: list[A.Node] = []
-        pending: list[tuple[A.Node, bool]] = [(n, True)]
+        operands: list[tuple[A.Node, str | None]] = []
+        pending: list[tuple[A.Node, bool, str | None]] = [(n, True, self.policy)]
+        rules_read: set[tuple] = set()
         while pending:  # in order, left to right
-            x, chained = pending.pop()
+            x, chained, pid = pending.pop()
             if chained and isinstance(x, A.BoolOp) and x.op == n.op:
-                pending += [(x.right, self.strict), (x.left, True)]
-            else:
-                operands.append(x)
+                pending += [(x.right, self.strict, pid), (x.left, True, pid)]
+                continue
+            r = self.refs.get(id(x)) if self.strict and isinstance(x, (A.Name, A.Field)) else None
+            if r is not None and r.kind in ("rule", "outcome"):
+                if (r.kind, r.policy, r.name) in rules_read:
+                    continue  # pure and two-valued here: `a and b and a` is `a and b`
+                rules_read.add((r.kind, r.policy, r.name))
+                body = self._chained_rule(r, n.op)
+                if body is not None:  # a rule read only here, itself a chain of the same operator
+                    pending.append((body, True, r.policy))
+                    continue
+            operands.append((x, pid))
         decides = n.op == "or"  # the constant that decides the whole: true for `or`, false for `and`
         fns = []
-        for x in operands:
-            fn = self.c(x)
+        for x, pid in operands:
+            saved, self.policy = self.policy, pid  # a chained rule's operands are read in its own policy
+            try:
+                fn = self.c(x)
+            finally:
+                self.policy = saved
             k = getattr(fn, "const", _NOT_CONST) if not self.traced else _NOT_CONST
             if k is decides:
                 return _constant(decides)  # whatever the others are, even unknown or failing
@@ -985,8 +1011,8 @@ class Compiler:
         for k_node, item, const_first in ((node.left, node.right, True), (node.right, node.left, False)):
             k = getattr(self.c(k_node), "const", _NOT_CONST)
             g = self._item_fn(item, depth) if k is not _NOT_CONST else None
-            if g is not None:
-                return fastpath.item_arith(_arith(node.op, node.span), k, g, const_first)
+            if g is not None:  # `k * v` is `v * k` (and `k + v` is `v + k`) exactly, even when rounded
+                return fastpath.item_arith(_arith(node.op, node.span), k, g, const_first and node.op not in "*+")
         return None
 
     def _invariant(self, node: A.Node, depth: int) -> bool:

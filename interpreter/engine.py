@@ -80,12 +80,29 @@ class OutcomeResult:
         return d
 
 
-@dataclass(slots=True)
+_new = object.__new__
+
+
+def _decided(policy: str, outcome: str, label: str, cite: str | None, status: str, values: dict) -> OutcomeResult:
+    """`OutcomeResult(policy, outcome, label, cite, status, values)` without the class call, which costs
+    more than the rest of it: one is made per outcome per case on the fast path."""
+    r = _new(OutcomeResult)
+    r.policy, r.outcome, r.label, r.cite, r.status, r.values = policy, outcome, label, cite, status, values
+    r.missing, r.trace, r.diagnostics, r.unknown_values = [], [], [], []
+    return r
+
+
+@dataclass(slots=True, init=False)
 class Evaluation:
     """All decisions for one set of facts, as of one date."""
     as_of: _dt.date
     results: list[OutcomeResult]
     supplied: list[dict] = field(default_factory=list)  # parameter values taken from a parameters file
+
+    def __init__(self, as_of: _dt.date, results: list[OutcomeResult], supplied: list[dict] | None = None):
+        # Written out, like OutcomeResult's: one is made per case.
+        self.as_of, self.results = as_of, results
+        self.supplied = [] if supplied is None else supplied
 
     @property
     def missing(self) -> list[Missing]:
@@ -115,17 +132,10 @@ class Evaluation:
 
 
 class _Case:
+    """One evaluation's state, made by `evaluate` without a class call: `facts`, `as_of`, `params` and
+    `strict_memo` always; `memo` once an outcome needs the three-valued closures; and when tracing,
+    the traced closures' `stack`, `converted`, `seen` and `items`."""
     __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen", "converted", "items")
-
-    def __init__(self, facts, as_of, params, seen=None):
-        self.facts = facts
-        self.as_of = as_of
-        self.params = params
-        self.memo: dict = {}
-        self.strict_memo: dict = {}  # rules computed by the strict closures: never unknown
-        self.stack: list | None = None  # trace events: set for each outcome when tracing
-        self.converted: dict | None = None  # when tracing: values already written as plain data, by id
-        self.seen = seen
 
 
 @dataclass
@@ -246,10 +256,9 @@ class PolicySet:
         self.policies = checked.policies
         self.inputs = checked.inputs
         self.params = default_tables(self.policies)
-        self._plain = _Compiled(checked, traced=False, params=self.params)
-        self._strict: _Compiled | None = None
-        self._traced: _Compiled | None = None
-        self._chosen: dict = {}
+        self._forget_compiled()
+        self._plain = _Compiled(checked, traced=False, params=self.params)  # compiled now: errors show at load
+        self._supplied = self._supplied_values()
 
     def with_params(self, raw: Any, locator=None, file: str = "<params>") -> tuple["PolicySet", list[Diagnostic]]:
         """A copy of this set whose parameter values are overridden by `{policy id: {parameter: value}}`.
@@ -261,9 +270,15 @@ class PolicySet:
         clone = object.__new__(PolicySet)
         clone.__dict__.update(self.__dict__)
         clone.params = tables
-        clone._plain = clone._strict = clone._traced = None
-        clone._chosen = {}
+        clone._forget_compiled()
+        clone._supplied = clone._supplied_values()
         return clone, diags
+
+    def _forget_compiled(self) -> None:
+        """Drop the compiled closures and the selections made of them; they are compiled again on first use."""
+        self._plain = self._strict = self._traced = None
+        self._chosen = {}
+        self._last_choice = (_FAILED, None, None, None)  # (outcomes, trace, fast, chosen) of the last call
 
     def coverage_universe(self) -> dict[str, dict[tuple, dict]]:
         """Per policy, every condition and true/false rule that condition coverage counts."""
@@ -307,8 +322,9 @@ class PolicySet:
         return self._plain
 
     def _outcomes(self, outcomes: Iterable[tuple[str, str]] | None, trace: bool, fast: bool) -> list[tuple]:
-        """The compiled outcomes to decide, in the set's order: (three-valued or traced closures, strict ones
-        or None, the outcome's declaration, policy id, outcome name, in force from, in force until)."""
+        """The compiled outcomes to decide, in the set's order: (three-valued or traced closures, the strict
+        `when` or None, the strict values or None, the outcome's declaration, policy id, outcome name, label,
+        cite, in force from, in force until)."""
         key = (None if outcomes is None else tuple(outcomes), trace, fast)
         chosen = self._chosen.get(key)
         if chosen is None:
@@ -323,11 +339,17 @@ class PolicySet:
                     self._strict = _Compiled(self.checked, traced=False, params=self.params, strict=True)
                 pairs = list(zip(self._compiled_plain().outcomes, self._strict.outcomes))
             wanted = None if key[0] is None else set(key[0])
-            chosen = [(co, so, co.policy.outcomes[co.name], co.policy.id, co.name,
-                       co.policy.in_force_from, co.policy.in_force_until)
-                      for co, so in pairs if wanted is None or (co.policy.id, co.name) in wanted]
+            chosen = []
+            for co, so in pairs:
+                decl = co.policy.outcomes[co.name]
+                if wanted is None or (co.policy.id, co.name) in wanted:
+                    chosen.append((co, None if so is None else so.when, None if so is None else so.values or None,
+                                   decl, co.policy.id, co.name, decl.label, decl.cite,
+                                   co.policy.in_force_from, co.policy.in_force_until))
             if len(self._chosen) < 64:
                 self._chosen[key] = chosen
+        if type(outcomes) in (list, tuple) or outcomes is None:  # a copy: the caller may change its list later
+            self._last_choice = (outcomes if outcomes is None else type(outcomes)(outcomes), trace, fast, chosen)
         return chosen
 
     def outcome_names(self) -> list[tuple[str, str]]:
@@ -360,33 +382,46 @@ class PolicySet:
         Without the trace, an outcome is first tried on the two-valued fast path, which
         gives the same result whenever it gives one; `fast=False` skips it (for tests).
         """
-        trace = trace or seen is not None
-        as_of = as_of or _dt.date.today()
-        case = _Case(facts, as_of, self.params, seen)
+        if seen is not None:
+            trace = True
+        if as_of is None:
+            as_of = _dt.date.today()
+        last = self._last_choice  # the selection of the previous call, most often the same
+        if last[0] == outcomes and last[1] == trace and last[2] == fast:
+            chosen = last[3]
+        else:
+            chosen = self._outcomes(outcomes, trace, fast)
+        case = _new(_Case)
+        case.facts, case.as_of, case.params, case.strict_memo = facts, as_of, self.params, {}
+        if trace:
+            case.seen = seen
+        memo_made = False
         results = []
-        for co, strict, decl, pid, name, in_force_from, in_force_until in self._outcomes(outcomes, trace, fast):
+        for co, when, values, decl, pid, name, label, cite, in_force_from, in_force_until in chosen:
             if (in_force_from and as_of < in_force_from) or (in_force_until and as_of > in_force_until):
-                results.append(OutcomeResult(pid, name, decl.label, decl.cite, "not_in_force"))
+                results.append(_decided(pid, name, label, cite, "not_in_force", {}))
                 continue
-            if strict is not None:
+            if when is not None:
                 try:  # the two-valued fast path; anything it cannot settle is decided below
-                    v = strict.when(case, ())
+                    v = when(case, ())
                     if v is True:
-                        results.append(OutcomeResult(pid, name, decl.label, decl.cite, "applies", {
-                            k: _jsonable(fn(case, ())) for k, fn in strict.values.items()} if strict.values else {}))
+                        results.append(_decided(pid, name, label, cite, "applies", {
+                            k: _jsonable(fn(case, ())) for k, fn in values.items()} if values else {}))
                         continue
                     if v is False:
-                        results.append(OutcomeResult(pid, name, decl.label, decl.cite, "does_not_apply"))
+                        results.append(_decided(pid, name, label, cite, "does_not_apply", {}))
                         continue
                 except Exception:  # noqa: BLE001 - a missing fact, an error: the three-valued path says which
                     pass
             p = co.policy
-            res = OutcomeResult(pid, name, decl.label, decl.cite, "undetermined")
+            res = OutcomeResult(pid, name, label, cite, "undetermined")
             results.append(res)
             if trace:
                 case.memo = {}
                 case.stack = [[]]
                 case.converted = {}
+            elif not memo_made:  # rules computed by the three-valued closures, shared by the outcomes
+                case.memo, memo_made = {}, True
             try:
                 v = co.when(case, ())
                 if v is True:
@@ -427,17 +462,12 @@ class PolicySet:
                 res.trace = case.stack[0]
             if seen is not None and res.status in ("applies", "does_not_apply"):
                 seen.add((p.id, ("outcome", co.name), "true" if res.status == "applies" else "false"))
-        return Evaluation(as_of, results, self._supplied())
+        evaluation = _new(Evaluation)  # as Evaluation(as_of, results, self._supplied), without the class call
+        evaluation.as_of, evaluation.results, evaluation.supplied = as_of, results, self._supplied
+        return evaluation
 
-    def _supplied(self) -> list[dict]:
-        cached = self.__dict__.get("_supplied_cache")
-        if cached is not None and cached[0] is self.params:
-            return cached[1]
-        out = self._supplied_now()
-        self.__dict__["_supplied_cache"] = (self.params, out)
-        return out
-
-    def _supplied_now(self) -> list[dict]:
+    def _supplied_values(self) -> list[dict]:
+        """The parameter values taken from a parameters file, for `Evaluation.supplied`."""
         out = []
         for pid, table in self.params.items():
             for name, pv in table.items():

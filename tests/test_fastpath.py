@@ -6,6 +6,7 @@ the result must be the one the three-valued evaluation (`fast=False`) gives:
 same statuses, values, missing facts and diagnostics.
 """
 import datetime
+import operator
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import interpreter
+from interpreter import fastpath
 from test_generated_facts import RICH, facts_strategy, policy_sets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,58 @@ def rich(tmp_path_factory):
     return interpreter.load([str(p)]).policy_set
 
 
+CHAINS = """\
+id: t.chains
+title: chains of rules, repeated rules, item-to-item comparisons, calls on facts
+inputs:
+  a: boolean
+  b: boolean
+  n: number
+  m: number
+  d: date
+  rows:
+    type: list
+    items: {x: number, y: number}
+rules:
+  pa: {label: pa, expr: a and n > 0}
+  pb: {label: pb, expr: b or m > 0}
+  ratio_ok: {label: ratio, expr: n / m > 1}
+  pa_and_ratio: {label: pa and ratio, expr: pa and ratio_ok}
+  pb_or_rows: {label: pb or rows, expr: "pb or any(r in rows: 2 * r.y < r.x)"}
+  scaled_all: {label: scaled all, expr: "all(r in rows: r.x >= r.y * 20%)"}
+  scaled_filter: {label: scaled filter, expr: "filter(r in rows: r.x - 1 <= r.y)"}
+  adult: {label: adult, expr: "years_between(d, today) >= 18"}
+  young: {label: young, expr: age(d) < 65}
+outcomes:
+  repeated_and:
+    label: a rule read once and chained, and rules repeated in one chain
+    when: pa and pa_and_ratio and pa and scaled_all and ratio_ok and pa
+  repeated_or:
+    label: the same with or, and a parenthesised group
+    when: pb or (pb_or_rows or adult) or pb or (pb and scaled_all)
+  calls:
+    label: calls on facts and today
+    when: len(scaled_filter) > 0 and young and adult and year(d) >= 1950
+  items:
+    label: item against item, every operator and both sides
+    when: >-
+      all(r in rows: r.y / 2 > r.x) or any(r in rows: 5 + r.y == r.x)
+      or any(r in rows: r.x != r.y - 1) or count(r in rows: r.x * 3 < r.y) > 1
+      or all(r in rows: 3 * r.y <= r.x) or any(r in rows: r.x * 2 >= r.y)
+    values:
+      scaled: "map(r in scaled_filter: r.x)"
+"""
+
+
+@pytest.fixture(scope="module")
+def chains(tmp_path_factory):
+    p = tmp_path_factory.mktemp("chains") / "chains.yaml"
+    p.write_text(CHAINS)
+    result = interpreter.load([str(p)])
+    assert result.ok, result.diagnostics
+    return result.policy_set
+
+
 def _same_trace_both_ways(pset, raw, as_of):
     """With a coverage set every binder item is traced in full; without one, only the items that decide.
     The traces must be the same."""
@@ -55,12 +109,12 @@ CHECKS = {"result": _same_both_ways, "trace": _same_trace_both_ways}
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))
-@pytest.mark.parametrize("source", ["rich"] + policy_sets())
-def test_same_both_ways_on_generated_facts(rich, source, check):
+@pytest.mark.parametrize("source", ["rich", "chains"] + policy_sets())
+def test_same_both_ways_on_generated_facts(rich, chains, source, check):
     """The fast path gives the three-valued result; the trace that skips undeciding items, the full one."""
-    pset = rich if source == "rich" else interpreter.load([source]).policy_set
+    pset = {"rich": rich, "chains": chains}.get(source) or interpreter.load([source]).policy_set
 
-    @settings(max_examples=300 if source == "rich" else 120, deadline=None,
+    @settings(max_examples=300 if source in ("rich", "chains") else 120, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(raw=facts_strategy(pset.inputs),
            as_of=st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2060, 1, 1)))
@@ -205,7 +259,92 @@ def test_subtrees_that_record_nothing_give_the_same_trace(rich, monkeypatch):
     quick = [pset.evaluate(facts, as_of, trace=True).to_dict() for pset, facts, as_of in samples]
     monkeypatch.setattr(Compiler, "_records_nothing", lambda self, node: False)
     for pset in sets:
-        pset._traced = None
-        pset._chosen = {}
+        pset._forget_compiled()
     full = [pset.evaluate(facts, as_of, trace=True).to_dict() for pset, facts, as_of in samples]
     assert quick == full
+
+
+# ---- what the strict compiler fuses (the differential tests above prove the fused forms give the same)
+
+def _free(fn) -> dict:
+    """The variables a closure holds, by name."""
+    return dict(zip(fn.__code__.co_freevars, (cell.cell_contents for cell in fn.__closure__)))
+
+
+def test_a_chain_takes_in_a_rule_read_once_and_reads_repeated_rules_once(chains):
+    """`pa and pa_and_ratio and pa and scaled_all and ratio_ok and pa`, with `pa_and_ratio` (read only
+    there) being `pa and ratio_ok`, is decided as `pa and ratio_ok and scaled_all`."""
+    chains.evaluate({}, AS_OF)
+    when = {o.name: o.when for o in chains._strict.outcomes}
+    assert when["repeated_and"].__name__ == "and_n"
+    assert len(_free(when["repeated_and"])["fns"]) == 3
+    # `pb or (pb_or_rows or adult) or pb or (pb and scaled_all)`: pb, the any(...) of pb_or_rows, adult, the group
+    assert [f.__name__ for f in _free(when["repeated_or"])["fns"]] == ["strict_rule", "any_scaled", "strict_rule", "and2"]
+
+
+@pytest.mark.parametrize("raw, statuses", [
+    ({"a": True, "b": False, "n": 5, "m": 2, "d": "1980-01-01", "rows": [{"x": 10, "y": 3}, {"x": 4, "y": 9}]},
+     ["applies", "applies", "applies", "applies"]),
+    ({"a": True, "b": False, "n": 5, "m": 0, "d": "1980-01-01", "rows": []},  # n / m fails only in repeated_and
+     ["error", "applies", "does_not_apply", "applies"]),
+    ({"a": False, "b": False, "m": 0, "d": "2020-01-01", "rows": [{"x": 1, "y": 1}]},  # n missing, decided anyway
+     ["does_not_apply", "does_not_apply", "does_not_apply", "applies"]),
+    ({"a": True, "n": 1, "m": 1, "rows": [{"x": 1, "y": 1}]},
+     ["does_not_apply", "applies", "undetermined", "applies"]),
+])
+def test_chains_decide_as_the_three_valued_closures(chains, raw, statuses):
+    facts, diags = chains.check_facts(raw)
+    assert not diags
+    fast = chains.evaluate(facts, AS_OF)
+    assert [r.status for r in fast.results] == statuses
+    assert fast.to_dict() == chains.evaluate(facts, AS_OF, fast=False).to_dict()
+
+
+def test_calls_read_a_fact_and_today_inline(chains):
+    chains.evaluate({}, AS_OF)
+    rules = chains._strict.rule_fns
+    adult = _free(rules[("t.chains", "adult")])  # years_between(d, today) >= 18
+    assert adult["l"].__name__ == "call2_fact_today"
+    young = _free(rules[("t.chains", "young")])  # age(d) < 65
+    assert young["l"].__name__ == "call1_fact"
+
+
+COMPARISONS = sorted(fastpath.COMPARE)
+ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+numbers = st.decimals(min_value=-1000, max_value=1000, places=2)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows=st.lists(st.fixed_dictionaries({"x": numbers, "y": numbers}), max_size=5),
+       kind=st.sampled_from(["all", "any", "filter"]), cmp=st.sampled_from(COMPARISONS),
+       arith=st.sampled_from(sorted(ARITH)), k=numbers, scaled_left=st.booleans())
+def test_an_item_against_a_scaled_field_of_itself(rows, kind, cmp, arith, k, scaled_left):
+    """`r.x cmp r.y op k` (or `r.y op k cmp r.x`) runs without a Python call per item, and gives what
+    the comparison written out gives."""
+    test, op = fastpath.COMPARE[cmp], ARITH[arith]
+    scaled = fastpath.item_arith(op, k, operator.itemgetter("y"), const_first=False)
+    plain = operator.itemgetter("x")
+    left, right = (scaled, plain) if scaled_left else (plain, scaled)
+    fn = fastpath.fused_items(kind, lambda c, loc: rows, left, right, test)
+    hits = [r for r in rows if (test(op(r["y"], k), r["x"]) if scaled_left else test(r["x"], op(r["y"], k)))]
+    expected = {"all": len(hits) == len(rows), "any": bool(hits), "filter": hits}[kind]
+    assert fn(None, ()) == expected
+    assert fn.__name__ == kind + "_scaled"
+
+
+def test_the_selection_of_the_last_call_is_not_reused_when_the_list_changed():
+    pset = _urumqi_with_salary()
+    facts, _ = pset.check_facts({"works_in_urumqi": True, "urumqi_employment_start": "2019-09-01", "years": _years()})
+    wanted = list(MEASURE_1)
+    assert [r.outcome for r in pset.evaluate(facts, AS_OF, wanted).results] == ["permanent_residence"]
+    wanted[0] = ("urumqi.permanent-residence", "spouse_permanent_residence")
+    assert [r.outcome for r in pset.evaluate(facts, AS_OF, wanted).results] == ["spouse_permanent_residence"]
+    wanted.append(MEASURE_1[0])
+    assert [r.outcome for r in pset.evaluate(facts, AS_OF, wanted).results] == [
+        "permanent_residence", "spouse_permanent_residence"]  # the set's order
+    assert [r.outcome for r in pset.evaluate(facts, AS_OF, iter(MEASURE_1)).results] == ["permanent_residence"]
+    assert [r.outcome for r in pset.evaluate(facts, AS_OF, iter(MEASURE_1)).results] == ["permanent_residence"]
+    assert len(pset.evaluate(facts, AS_OF).results) > 3
+    assert [r.status for r in pset.evaluate(facts, AS_OF, tuple(MEASURE_1), trace=True).results] == ["applies"]
+    assert pset.evaluate(facts, AS_OF, tuple(MEASURE_1), trace=True).results[0].trace
+    assert not pset.evaluate(facts, AS_OF, tuple(MEASURE_1)).results[0].trace
