@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping
 
 from .checker import CheckedSet, check
 from . import ast as A
-from .compiler import Compiler, EvalFailure, Fn, _jsonable, span_key, tri_status
+from .compiler import _PLAIN_TYPES, Compiler, EvalFailure, Fn, _jsonable, span_key, tri_status
 from .printer import to_text
 from .types import BOOL
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
@@ -81,6 +81,17 @@ class OutcomeResult:
 
 
 _new = object.__new__
+
+
+def _fast_values(values: dict[str, Fn]) -> dict | list | None:
+    """An outcome's strict values as the fast path takes them: None when there are none; a dict of plain
+    data to copy when every value is a constant scalar (the same for every case); else (name, closure) pairs."""
+    if not values:
+        return None
+    consts = {k: getattr(fn, "const", _FAILED) for k, fn in values.items()}
+    if all(type(v) in _PLAIN_TYPES for v in consts.values()):  # not a list (shared by every result), not unknown
+        return consts
+    return list(values.items())
 
 
 def _decided(policy: str, outcome: str, label: str, cite: str | None, status: str, values: dict) -> OutcomeResult:
@@ -323,8 +334,8 @@ class PolicySet:
 
     def _outcomes(self, outcomes: Iterable[tuple[str, str]] | None, trace: bool, fast: bool) -> list[tuple]:
         """The compiled outcomes to decide, in the set's order: (three-valued or traced closures, the strict
-        `when` or None, the strict values or None, the outcome's declaration, policy id, outcome name, label,
-        cite, in force from, in force until)."""
+        `when` or None, the strict values as `_fast_values` gives them, the outcome's declaration, policy id,
+        outcome name, label, cite, in force from, in force until)."""
         key = (None if outcomes is None else tuple(outcomes), trace, fast)
         chosen = self._chosen.get(key)
         if chosen is None:
@@ -343,7 +354,7 @@ class PolicySet:
             for co, so in pairs:
                 decl = co.policy.outcomes[co.name]
                 if wanted is None or (co.policy.id, co.name) in wanted:
-                    chosen.append((co, None if so is None else so.when, None if so is None else so.values or None,
+                    chosen.append((co, None if so is None else so.when, None if so is None else _fast_values(so.values),
                                    decl, co.policy.id, co.name, decl.label, decl.cite,
                                    co.policy.in_force_from, co.policy.in_force_until))
             if len(self._chosen) < 64:
@@ -405,8 +416,13 @@ class PolicySet:
                 try:  # the two-valued fast path; anything it cannot settle is decided below
                     v = when(case, ())
                     if v is True:
-                        results.append(_decided(pid, name, label, cite, "applies", {
-                            k: _jsonable(fn(case, ())) for k, fn in values.items()} if values else {}))
+                        if values is None:
+                            got = {}
+                        elif type(values) is dict:
+                            got = values.copy()
+                        else:
+                            got = {k: _jsonable(fn(case, ())) for k, fn in values}
+                        results.append(_decided(pid, name, label, cite, "applies", got))
                         continue
                     if v is False:
                         results.append(_decided(pid, name, label, cite, "does_not_apply", {}))

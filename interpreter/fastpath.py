@@ -107,6 +107,7 @@ def call(impl, args: list[Fn]) -> Fn:
         if name is not None:
             def call1_fact(c, loc):
                 return impl(c, c.facts[name])
+            call1_fact.on_fact = (impl, name, False)  # compared inline by apply2
             return call1_fact
 
         def call1(c, loc):
@@ -117,6 +118,7 @@ def call(impl, args: list[Fn]) -> Fn:
         if name is not None and a1 is today:
             def call2_fact_today(c, loc):
                 return impl(c, c.facts[name], c.as_of)
+            call2_fact_today.on_fact = (impl, name, True)
             return call2_fact_today
 
         def call2(c, loc):
@@ -242,6 +244,8 @@ def apply2(op: Callable, left: tuple, right: tuple) -> Fn:
         def fn_field(c, loc):
             return op(l(c, loc), loc[d][f])
         return fn_field
+    if rk == "const" and hasattr(left[1], "on_fact"):  # `age(birth_date) < 18`, `years_between(d, today) >= 4`
+        return _call_const(op, *left[1].on_fact, right[1])
     if rk == "const":
         l, k = left[1], right[1]
 
@@ -259,6 +263,18 @@ def apply2(op: Callable, left: tuple, right: tuple) -> Fn:
     def fn_fn(c, loc):
         return op(l(c, loc), r(c, loc))
     return fn_fn
+
+
+def _call_const(op: Callable, impl, name: str, with_today: bool, k) -> Fn:
+    """`op(builtin(fact), k)` or `op(builtin(fact, today), k)` in one closure."""
+    if with_today:
+        def call_fact_today_const(c, loc):
+            return op(impl(c, c.facts[name], c.as_of), k)
+        return call_fact_today_const
+
+    def call_fact_const(c, loc):
+        return op(impl(c, c.facts[name]), k)
+    return call_fact_const
 
 
 def _const_fn(v) -> Fn:
@@ -287,7 +303,7 @@ def all_matched(coll: Fn, records: Fn, get: Callable) -> Fn:
         ks = coll(c, loc)
         if not ks:
             return True
-        found = {get(y) for y in records(c, loc)}
+        found = set(map(get, records(c, loc)))  # no comprehension frame
         for k in ks:
             if k not in found:
                 return False

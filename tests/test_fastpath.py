@@ -76,6 +76,9 @@ outcomes:
   calls:
     label: calls on facts and today
     when: len(scaled_filter) > 0 and young and adult and year(d) >= 1950
+    values:
+      born: year(d)
+      kind: '"calls"'
   items:
     label: item against item, every operator and both sides
     when: >-
@@ -303,10 +306,13 @@ def test_chains_decide_as_the_three_valued_closures(chains, raw, statuses):
 def test_calls_read_a_fact_and_today_inline(chains):
     chains.evaluate({}, AS_OF)
     rules = chains._strict.rule_fns
-    adult = _free(rules[("t.chains", "adult")])  # years_between(d, today) >= 18
-    assert adult["l"].__name__ == "call2_fact_today"
-    young = _free(rules[("t.chains", "young")])  # age(d) < 65
-    assert young["l"].__name__ == "call1_fact"
+    assert rules[("t.chains", "adult")].__name__ == "call_fact_today_const"  # years_between(d, today) >= 18
+    assert rules[("t.chains", "young")].__name__ == "call_fact_const"  # age(d) < 65
+    calls = {o.name: o for o in chains._strict.outcomes}["calls"]
+    # len(scaled_filter) > 0 and young and adult and year(d) >= 1950
+    assert [f.__name__ for f in _free(calls.when)["fns"]] == ["fn_const", "call_fact_const", "strict_rule",
+                                                            "call_fact_const"]
+    assert calls.values["born"].__name__ == "call1_fact"  # year(d)
 
 
 COMPARISONS = sorted(fastpath.COMPARE)
@@ -348,3 +354,16 @@ def test_the_selection_of_the_last_call_is_not_reused_when_the_list_changed():
     assert [r.status for r in pset.evaluate(facts, AS_OF, tuple(MEASURE_1), trace=True).results] == ["applies"]
     assert pset.evaluate(facts, AS_OF, tuple(MEASURE_1), trace=True).results[0].trace
     assert not pset.evaluate(facts, AS_OF, tuple(MEASURE_1)).results[0].trace
+
+
+def test_constant_values_are_made_once_but_each_result_has_its_own(tmp_path):
+    p = tmp_path / "v.yaml"
+    p.write_text("id: t.v\ntitle: t\ninputs: {n: number}\noutcomes:\n  o:\n    label: o\n    when: n > 1\n"
+                 "    values:\n      where: '\"the office\"'\n      share: 20%\n      nums: '[1, 2]'\n      none: 'null'\n")
+    pset = interpreter.load([str(p)]).policy_set
+    first, second = (pset.evaluate({"n": Decimal(2)}, AS_OF).results[0] for _ in range(2))
+    assert first.values == {"where": "the office", "share": Decimal("0.2"), "nums": [Decimal(1), Decimal(2)], "none": None}
+    first.values["where"] = "changed"
+    first.values["nums"].append(Decimal(3))
+    assert second.values == {"where": "the office", "share": Decimal("0.2"), "nums": [Decimal(1), Decimal(2)], "none": None}
+    assert second.to_dict() == pset.evaluate({"n": Decimal(2)}, AS_OF, fast=False).results[0].to_dict()
