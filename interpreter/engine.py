@@ -94,15 +94,6 @@ def _fast_values(values: dict[str, Fn]) -> dict | list | None:
     return list(values.items())
 
 
-def _decided(policy: str, outcome: str, label: str, cite: str | None, status: str, values: dict) -> OutcomeResult:
-    """`OutcomeResult(policy, outcome, label, cite, status, values)` without the class call, which costs
-    more than the rest of it: one is made per outcome per case on the fast path."""
-    r = _new(OutcomeResult)
-    r.policy, r.outcome, r.label, r.cite, r.status, r.values = policy, outcome, label, cite, status, values
-    r.missing, r.trace, r.diagnostics, r.unknown_values = [], [], [], []
-    return r
-
-
 @dataclass(slots=True, init=False)
 class Evaluation:
     """All decisions for one set of facts, as of one date."""
@@ -409,10 +400,10 @@ class PolicySet:
         memo_made = False
         results = []
         for co, when, values, decl, pid, name, label, cite, in_force_from, in_force_until in chosen:
+            status = None
             if (in_force_from and as_of < in_force_from) or (in_force_until and as_of > in_force_until):
-                results.append(_decided(pid, name, label, cite, "not_in_force", {}))
-                continue
-            if when is not None:
+                status, got = "not_in_force", {}
+            elif when is not None:
                 try:  # the two-valued fast path; anything it cannot settle is decided below
                     v = when(case, ())
                     if v is True:
@@ -422,13 +413,17 @@ class PolicySet:
                             got = values.copy()
                         else:
                             got = {k: _jsonable(fn(case, ())) for k, fn in values}
-                        results.append(_decided(pid, name, label, cite, "applies", got))
-                        continue
-                    if v is False:
-                        results.append(_decided(pid, name, label, cite, "does_not_apply", {}))
-                        continue
+                        status = "applies"
+                    elif v is False:
+                        status, got = "does_not_apply", {}
                 except Exception:  # noqa: BLE001 - a missing fact, an error: the three-valued path says which
-                    pass
+                    status = None
+            if status is not None:  # as OutcomeResult(pid, name, label, cite, status, got), without the class call
+                r = _new(OutcomeResult)
+                r.policy, r.outcome, r.label, r.cite, r.status, r.values = pid, name, label, cite, status, got
+                r.missing, r.trace, r.diagnostics, r.unknown_values = [], [], [], []
+                results.append(r)
+                continue
             p = co.policy
             res = OutcomeResult(pid, name, label, cite, "undetermined")
             results.append(res)
