@@ -59,3 +59,22 @@ def test_killed_batch_resumes_without_loss_or_duplicates(caseload, tmp_path, sig
     assert out.read_text() == full
     ids = [json.loads(x)["id"] for x in full.splitlines()]
     assert ids == list(range(N))
+
+
+def test_workers_end_when_the_batch_is_killed(caseload, tmp_path):
+    """Worker processes hold the batch's stderr: that it closes shows none of them is left running."""
+    facts, _ = caseload
+    proc = subprocess.Popen(_cmd(facts, tmp_path / "out.jsonl", "--jobs", "3"), env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (tmp_path / "out.jsonl").exists():
+            time.sleep(0.01)
+        time.sleep(0.2)
+        proc.kill()
+        proc.communicate(timeout=30)  # raises TimeoutExpired while a worker is left
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group, were the test to fail
+        except ProcessLookupError:
+            pass
