@@ -1012,7 +1012,7 @@ class Compiler:
             k = getattr(self.c(k_node), "const", _NOT_CONST)
             g = self._item_fn(item, depth) if k is not _NOT_CONST else None
             if g is not None:  # `k * v` is `v * k` (and `k + v` is `v + k`) exactly, even when rounded
-                return fastpath.item_arith(_arith(node.op, node.span), k, g, const_first and node.op not in "*+")
+                return fastpath.item_arith(_arith(node.op, node.span), k, g, const_first and node.op not in ("*", "+"))
         return None
 
     def _invariant(self, node: A.Node, depth: int) -> bool:

@@ -94,17 +94,12 @@ def _fast_values(values: dict[str, Fn]) -> dict | list | None:
     return list(values.items())
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Evaluation:
     """All decisions for one set of facts, as of one date."""
     as_of: _dt.date
     results: list[OutcomeResult]
     supplied: list[dict] = field(default_factory=list)  # parameter values taken from a parameters file
-
-    def __init__(self, as_of: _dt.date, results: list[OutcomeResult], supplied: list[dict] | None = None):
-        # Written out, like OutcomeResult's: one is made per case.
-        self.as_of, self.results = as_of, results
-        self.supplied = [] if supplied is None else supplied
 
     @property
     def missing(self) -> list[Missing]:
