@@ -48,7 +48,7 @@ def _prec(n: A.Node) -> int:
         return _PREC[n.op]
     if isinstance(n, A.Unary):
         return 7
-    if isinstance(n, A.Literal) and isinstance(n.value, Decimal) and n.value < 0:
+    if isinstance(n, A.Literal) and isinstance(n.value, Decimal) and n.value.is_signed():  # -0 too
         return 7
     if isinstance(n, A.Literal) and isinstance(n.value, Duration):
         return 7

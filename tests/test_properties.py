@@ -482,6 +482,8 @@ def check_round_trip(text: str):
 @example(text="all(x in (if b then xs else [1]): x > 0)")
 @example(text="count(x in (a or b): x)")
 @example(text="d + 999999 weeks")
+@example(text="(-(0)).amount")  # minus zero is negative too: printed in brackets before `.` or `[`
+@example(text="(-(0.0))[1]")
 def test_b_print_parse_round_trip(text):
     check_round_trip(text)
 
