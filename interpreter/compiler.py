@@ -1353,6 +1353,8 @@ def _jsonable(v):
     if t is list:
         return [x if type(x) in _PLAIN_TYPES else _jsonable(x) for x in v]
     if isinstance(v, dict):
+        if _PLAIN_TYPES.issuperset(map(type, v.values())):  # a record of numbers, strings and booleans
+            return dict(v)
         return {k: x if type(x) in _PLAIN_TYPES else _jsonable(x) for k, x in v.items()}
     if isinstance(v, _dt.date):
         return v.isoformat()
