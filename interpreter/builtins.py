@@ -35,6 +35,11 @@ class Builtin:
     signature: Callable[[list[Type]], "Type | str"]
     impl: Callable
     doc: str
+    # For a count of whole years or months: the same count as an int, from the dates alone (`from_today`:
+    # the first date and the as-of date, as `age` takes them). The fast path compares it with a constant
+    # directly; an int compares with a Decimal exactly.
+    whole: Callable | None = None
+    from_today: bool = False
 
 
 def _numbers_to(result: Type):
@@ -150,11 +155,13 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("date", (3, 3), _numbers_to(DATE), _make_date, "the date of a year, month and day"),
     Builtin("age", (1, 1), _dates_to(NUMBER),
             lambda ctx, d: Decimal(whole_years_between(d, ctx.as_of)),
-            "full years from a birth date to the evaluation date"),
+            "full years from a birth date to the evaluation date", whole_years_between, from_today=True),
     Builtin("years_between", (2, 2), _dates_to(NUMBER),
-            lambda ctx, a, b: Decimal(whole_years_between(a, b)), "full years from the first date to the second"),
+            lambda ctx, a, b: Decimal(whole_years_between(a, b)), "full years from the first date to the second",
+            whole_years_between),
     Builtin("months_between", (2, 2), _dates_to(NUMBER),
-            lambda ctx, a, b: Decimal(whole_months_between(a, b)), "full months from the first date to the second"),
+            lambda ctx, a, b: Decimal(whole_months_between(a, b)), "full months from the first date to the second",
+            whole_months_between),
     Builtin("days_between", (2, 2), _dates_to(NUMBER),
             lambda ctx, a, b: Decimal((b - a).days), "days from the first date to the second"),
 ]}

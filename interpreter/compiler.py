@@ -778,7 +778,7 @@ class Compiler:
         impl = b.impl
         span = n.span
         if self.strict:
-            return fastpath.call(impl, args)
+            return fastpath.call(impl, args, b.whole, b.from_today)
 
         def call(c, loc):
             vals = [f(c, loc) for f in args]

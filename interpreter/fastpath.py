@@ -17,6 +17,7 @@ loop, and to test a record field against a value in C (`operator.ge`,
 from __future__ import annotations
 
 import operator
+from decimal import Decimal
 from typing import Any, Callable
 
 Fn = Callable[[Any, tuple], Any]
@@ -98,16 +99,19 @@ def bool_chain(op: str, fns: list[Fn]) -> Fn:
     return and_n
 
 
-def call(impl, args: list[Fn]) -> Fn:
+def call(impl, args: list[Fn], whole: Callable | None = None, from_today: bool = False) -> Fn:
     """A builtin call by arity; an error raised by the builtin propagates to the fallback. A fact as the
-    argument (`age(birth_date)`), or a fact and `today` (`years_between(start, today)`), is read inline."""
+    argument (`age(birth_date)`), or a fact and `today` (`years_between(start, today)`), is read inline.
+
+    `whole` and `from_today` are the builtin's (see builtins.Builtin): when the call is `whole`'s dates,
+    the fact and the as-of date, a comparison with a constant compares `whole`'s int (see apply2)."""
     name = getattr(args[0], "fact", None) if args else None
     if len(args) == 1:
         a0, = args
         if name is not None:
             def call1_fact(c, loc):
                 return impl(c, c.facts[name])
-            call1_fact.on_fact = (impl, name, False)  # compared inline by apply2
+            call1_fact.on_fact = (whole, name, "whole") if whole and from_today else (impl, name, "call")
             return call1_fact
 
         def call1(c, loc):
@@ -118,7 +122,7 @@ def call(impl, args: list[Fn]) -> Fn:
         if name is not None and a1 is today:
             def call2_fact_today(c, loc):
                 return impl(c, c.facts[name], c.as_of)
-            call2_fact_today.on_fact = (impl, name, True)
+            call2_fact_today.on_fact = (whole, name, "whole") if whole and not from_today else (impl, name, "today")
             return call2_fact_today
 
         def call2(c, loc):
@@ -244,7 +248,7 @@ def apply2(op: Callable, left: tuple, right: tuple) -> Fn:
         def fn_field(c, loc):
             return op(l(c, loc), loc[d][f])
         return fn_field
-    if rk == "const" and hasattr(left[1], "on_fact"):  # `age(birth_date) < 18`, `years_between(d, today) >= 4`
+    if rk == "const" and hasattr(left[1], "on_fact") and type(right[1]) is Decimal:  # `age(birth_date) < 18`
         return _call_const(op, *left[1].on_fact, right[1])
     if rk == "const":
         l, k = left[1], right[1]
@@ -265,15 +269,20 @@ def apply2(op: Callable, left: tuple, right: tuple) -> Fn:
     return fn_fn
 
 
-def _call_const(op: Callable, impl, name: str, with_today: bool, k) -> Fn:
-    """`op(builtin(fact), k)` or `op(builtin(fact, today), k)` in one closure."""
-    if with_today:
+def _call_const(op: Callable, fn, name: str, form: str, k) -> Fn:
+    """A builtin on a fact compared with a constant, in one closure (see `call`): `op(builtin(fact), k)`,
+    `op(builtin(fact, today), k)`, or, for a count of whole years or months, `op(whole(fact, today), k)`."""
+    if form == "whole":
+        def whole_fact_today_const(c, loc):
+            return op(fn(c.facts[name], c.as_of), k)
+        return whole_fact_today_const
+    if form == "today":
         def call_fact_today_const(c, loc):
-            return op(impl(c, c.facts[name], c.as_of), k)
+            return op(fn(c, c.facts[name], c.as_of), k)
         return call_fact_today_const
 
     def call_fact_const(c, loc):
-        return op(impl(c, c.facts[name]), k)
+        return op(fn(c, c.facts[name]), k)
     return call_fact_const
 
 

@@ -79,6 +79,9 @@ outcomes:
     values:
       born: year(d)
       kind: '"calls"'
+  counts:
+    label: counts of whole months and years against constants that are not whole
+    when: months_between(d, today) >= 600 or age(d) == 17.5 or years_between(d, today) != 45.0
   items:
     label: item against item, every operator and both sides
     when: >-
@@ -287,13 +290,13 @@ def test_a_chain_takes_in_a_rule_read_once_and_reads_repeated_rules_once(chains)
 
 @pytest.mark.parametrize("raw, statuses", [
     ({"a": True, "b": False, "n": 5, "m": 2, "d": "1980-01-01", "rows": [{"x": 10, "y": 3}, {"x": 4, "y": 9}]},
-     ["applies", "applies", "applies", "applies"]),
+     ["applies", "applies", "applies", "does_not_apply", "applies"]),
     ({"a": True, "b": False, "n": 5, "m": 0, "d": "1980-01-01", "rows": []},  # n / m fails only in repeated_and
-     ["error", "applies", "does_not_apply", "applies"]),
+     ["error", "applies", "does_not_apply", "does_not_apply", "applies"]),
     ({"a": False, "b": False, "m": 0, "d": "2020-01-01", "rows": [{"x": 1, "y": 1}]},  # n missing, decided anyway
-     ["does_not_apply", "does_not_apply", "does_not_apply", "applies"]),
+     ["does_not_apply", "does_not_apply", "does_not_apply", "applies", "applies"]),
     ({"a": True, "n": 1, "m": 1, "rows": [{"x": 1, "y": 1}]},
-     ["does_not_apply", "applies", "undetermined", "applies"]),
+     ["does_not_apply", "applies", "undetermined", "undetermined", "applies"]),
 ])
 def test_chains_decide_as_the_three_valued_closures(chains, raw, statuses):
     facts, diags = chains.check_facts(raw)
@@ -306,11 +309,12 @@ def test_chains_decide_as_the_three_valued_closures(chains, raw, statuses):
 def test_calls_read_a_fact_and_today_inline(chains):
     chains.evaluate({}, AS_OF)
     rules = chains._strict.rule_fns
-    assert rules[("t.chains", "adult")].__name__ == "call_fact_today_const"  # years_between(d, today) >= 18
-    assert rules[("t.chains", "young")].__name__ == "call_fact_const"  # age(d) < 65
+    # counts of whole years are compared as ints: years_between(d, today) >= 18, age(d) < 65
+    assert rules[("t.chains", "adult")].__name__ == "whole_fact_today_const"
+    assert rules[("t.chains", "young")].__name__ == "whole_fact_today_const"
     calls = {o.name: o for o in chains._strict.outcomes}["calls"]
     # len(scaled_filter) > 0 and young and adult and year(d) >= 1950
-    assert [f.__name__ for f in _free(calls.when)["fns"]] == ["fn_const", "call_fact_const", "strict_rule",
+    assert [f.__name__ for f in _free(calls.when)["fns"]] == ["fn_const", "whole_fact_today_const", "strict_rule",
                                                             "call_fact_const"]
     assert calls.values["born"].__name__ == "call1_fact"  # year(d)
 
