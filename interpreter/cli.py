@@ -310,8 +310,15 @@ def main():
     """Entry point of the `policy` console script."""
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))  # limits are checked; this is headroom
     try:
-        cli.main(prog_name="policy", standalone_mode=True)
-    except KeyboardInterrupt:
+        # Not standalone: click would turn Ctrl-C into "Aborted!" and exit code 1.
+        code = cli.main(prog_name="policy", standalone_mode=False)
+    except click.ClickException as e:  # a usage error: click's message and exit code (2)
+        e.show()
+        sys.exit(e.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt) as e:  # click's Abort stands for Ctrl-C, or for an end
+        if isinstance(e, click.exceptions.Abort) and not isinstance(e.__cause__, KeyboardInterrupt):  # of input
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_FINDING)
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as e:  # a bug: say so plainly, without a traceback (POLICY_DEBUG=1 shows it)
@@ -320,6 +327,7 @@ def main():
         click.echo(f"policy: internal error: {e}; please report it with the command that caused it "
                    "(set POLICY_DEBUG=1 to see details)", err=True)
         sys.exit(EXIT_FINDING)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)  # `--help` and the like give 0
 
 
 if __name__ == "__main__":

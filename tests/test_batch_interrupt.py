@@ -41,12 +41,15 @@ def test_killed_batch_resumes_without_loss_or_duplicates(caseload, tmp_path, sig
     facts, full = caseload
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(_cmd(facts, out, "--jobs", jobs), env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or out.stat().st_size < 200_000):
         time.sleep(0.01)
     proc.send_signal(sig)
-    proc.wait(timeout=60)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:  # Ctrl-C: exit code 130, as docs/cli.md says
+        assert proc.returncode == 130
+        assert err.decode().splitlines()[-1] == "interrupted"
     partial = out.read_bytes()
     lines = partial.split(b"\n")
     complete, last = lines[:-1], lines[-1]
