@@ -24,7 +24,7 @@ from .facts import read_facts_text
 from .loader import parse_iso_date, read_source
 from .render import to_json
 
-__all__ = ["Record", "JsonlFile", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch", "completed_lines"]
+__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch", "completed_lines"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
@@ -507,6 +507,10 @@ def run_batch(pset: PolicySet, records: Iterable[Record], out, *, as_of, selecti
     return summary
 
 
+class WorkerFailure(Exception):
+    """A worker process failed (a bug) or stopped (killed): the batch stops; the lines written are complete."""
+
+
 def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iterator[tuple[str, Summary]]:
     """The results of `_work_block` for each block, in order, from `jobs` worker processes.
 
@@ -538,7 +542,10 @@ def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iter
                     block = next(blocks, None)
                     if block is None:
                         return
-                    conn.send(block)
+                    try:
+                        conn.send(block)
+                    except OSError:
+                        raise WorkerFailure("a worker process stopped before finishing its cases") from None
                     work.append(sent)
                     sent += 1
 
@@ -547,10 +554,10 @@ def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iter
             for conn in wait([conn for conn, work in given.items() if work]):
                 try:
                     kind, payload = conn.recv()
-                except EOFError:
-                    raise RuntimeError("a worker process stopped before finishing its cases") from None
+                except (EOFError, OSError):  # its end of the pipe closed: killed, or out of memory
+                    raise WorkerFailure("a worker process stopped before finishing its cases") from None
                 if kind == "failed":
-                    raise RuntimeError(f"a worker process failed: {payload}")
+                    raise WorkerFailure(f"a worker process failed: {payload}")
                 results[given[conn].pop(0)] = payload
             while done in results:
                 yield results.pop(done)

@@ -241,7 +241,7 @@ def _load_for_cases(policies, params_path, outcomes, fmt):
 
 
 def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume, worker_args):
-    from .batch import completed_lines, read_records, run_batch
+    from .batch import WorkerFailure, completed_lines, read_records, run_batch
     if resume and not out_path:
         raise click.UsageError("--resume needs --out FILE")
     skip = completed_lines(out_path) if resume else 0
@@ -261,6 +261,10 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
                             skip=skip, progress=progress, worker_args=worker_args)
     except OSError as e:
         click.echo(f"policy: cannot read `{facts_path}`: {(e.strerror or 'error').lower()}", err=True)
+        sys.exit(EXIT_FINDING)
+    except WorkerFailure as e:
+        resume_hint = "; the result lines written are complete: --resume carries on from them" if out_path else ""
+        click.echo(f"policy: {e}{resume_hint}", err=True)
         sys.exit(EXIT_FINDING)
     finally:
         if out is not sys.stdout:

@@ -81,3 +81,43 @@ def test_workers_end_when_the_batch_is_killed(caseload, tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group, were the test to fail
         except ProcessLookupError:
             pass
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def test_a_killed_worker_stops_the_batch_with_its_reason_and_resume_finishes_it(caseload, tmp_path):
+    facts, full = caseload
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen(_cmd(facts, out, "--jobs", "2"), env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and (not out.exists() or out.stat().st_size < 100_000):
+            time.sleep(0.01)
+        workers = _children(proc.pid)
+        assert workers, "no worker process found"
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 1
+    assert err.decode() == ("policy: a worker process stopped before finishing its cases; "
+                            "the result lines written are complete: --resume carries on from them\n")
+    r = subprocess.run(_cmd(facts, out, "--resume", "--jobs", "2"), env=_env(), capture_output=True, text=True)
+    assert r.returncode == 0 and "resumed after" in r.stderr
+    assert out.read_text() == full
