@@ -511,6 +511,9 @@ class WorkerFailure(Exception):
     """A worker process failed (a bug) or stopped (killed): the batch stops; the lines written are complete."""
 
 
+_STOPPED = "a worker process stopped before finishing its cases"  # its pipe closed: killed, or out of memory
+
+
 def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iterator[tuple[str, Summary]]:
     """The results of `_work_block` for each block, in order, from `jobs` worker processes.
 
@@ -545,7 +548,7 @@ def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iter
                     try:
                         conn.send(block)
                     except OSError:
-                        raise WorkerFailure("a worker process stopped before finishing its cases") from None
+                        raise WorkerFailure(_STOPPED) from None
                     work.append(sent)
                     sent += 1
 
@@ -555,7 +558,7 @@ def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iter
                 try:
                     kind, payload = conn.recv()
                 except (EOFError, OSError):  # its end of the pipe closed: killed, or out of memory
-                    raise WorkerFailure("a worker process stopped before finishing its cases") from None
+                    raise WorkerFailure(_STOPPED) from None
                 if kind == "failed":
                     raise WorkerFailure(f"a worker process failed: {payload}")
                 results[given[conn].pop(0)] = payload
