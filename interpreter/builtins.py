@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
 from .limits import LIMITS
-from .types import ANY, DATE, DURATION, ERROR, NUMBER, STRING, ListT, Type, describe
+from .typesys import ANY, DATE, DURATION, ERROR, NUMBER, STRING, ListT, Type, describe
 from .values import DECIMAL_CONTEXT, Duration, whole_months_between, whole_years_between
 
 __all__ = ["Builtin", "BUILTINS", "EvalError"]

@@ -10,11 +10,11 @@ import difflib
 from pathlib import Path
 from dataclasses import dataclass, field
 
-from . import ast as A
+from . import syntax as A
 from .builtins import BUILTINS
 from .diagnostics import Diagnostic, Span
 from .model import ExceptionDecl, Expr, InputDecl, Policy, RuleDecl, SharedInputs
-from .types import (ANY, BOOL, DATE, DURATION, ERROR, NULL, NUMBER, STRING, ListT, Nullable, RecordT, Type,
+from .typesys import (ANY, BOOL, DATE, DURATION, ERROR, NULL, NUMBER, STRING, ListT, Nullable, RecordT, Type,
                     describe, strip_null, unify)
 
 __all__ = ["Ref", "CheckedSet", "check"]

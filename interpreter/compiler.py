@@ -13,13 +13,13 @@ import operator
 from decimal import Decimal
 from typing import Any, Callable
 
-from . import ast as A
+from . import syntax as A
 from . import fastpath
 from .builtins import BUILTINS, EvalError
 from .checker import CheckedSet, Ref
 from .diagnostics import Span
 from .printer import format_value, to_text
-from .types import BOOL
+from .typesys import BOOL
 from .values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
 
 __all__ = ["Compiler", "Fn", "EvalFailure", "tri_status", "span_key"]
@@ -611,7 +611,7 @@ class Compiler:
     def _binary_op(self, n: A.Binary):
         """The operation of `a op b` on two known values: exact decimals, dates and durations, strings."""
         lt, rt = self.types[id(n.left)], self.types[id(n.right)]
-        from .types import DATE, NUMBER
+        from .typesys import DATE, NUMBER
         span = n.span
         if lt == NUMBER and rt == NUMBER:
             op = _arith(n.op, span)
@@ -1005,7 +1005,7 @@ class Compiler:
         get = self._item_getter(node, depth)
         if get is not None or not isinstance(node, A.Binary):
             return get
-        from .types import NUMBER
+        from .typesys import NUMBER
         if self.types.get(id(node.left)) != NUMBER or self.types.get(id(node.right)) != NUMBER:
             return None
         for k_node, item, const_first in ((node.left, node.right, True), (node.right, node.left, False)):

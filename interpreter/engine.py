@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .checker import CheckedSet, check
-from . import ast as A
+from . import syntax as A
 from .compiler import _PLAIN_TYPES, Compiler, EvalFailure, Fn, _jsonable, span_key, tri_status
 from .printer import to_text
-from .types import BOOL
+from .typesys import BOOL
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .facts import check_facts
 from .loader import discover, load_files

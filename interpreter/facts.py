@@ -16,7 +16,7 @@ from .diagnostics import Diagnostic, Span
 from .loader import decode_text, nesting_problem, parse_iso_date, read_source
 from .limits import LIMITS
 from .model import InputDecl
-from .types import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
+from .typesys import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
 from .values import DIGITS_CONTEXT, MAX_DIGITS, MAX_EXPONENT, Record, number_problem
 
 __all__ = ["read_facts_text", "read_facts_file", "check_facts", "MAX_LIST_ITEMS"]

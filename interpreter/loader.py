@@ -16,7 +16,7 @@ from .limits import LIMITS
 from .model import ExceptionDecl, Expr, Template, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
 from .values import number_problem
-from .types import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
+from .typesys import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
 
 __all__ = ["parse_iso_date", "discover", "read_source", "decode_text", "load_files", "schema_check", "INPUTS_FILE", "MAX_FILE_BYTES",
            "to_decimal"]

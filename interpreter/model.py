@@ -5,9 +5,9 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ast import Node
+from .syntax import Node
 from .diagnostics import Span
-from .types import Type
+from .typesys import Type
 
 __all__ = [
     "Expr", "Template", "InputDecl", "ParamDecl", "ExceptionDecl", "RuleDecl", "OutcomeDecl", "Policy", "SharedInputs",

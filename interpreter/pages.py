@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .engine import PolicySet
 from .model import ParamDecl, Policy, RuleDecl
-from . import ast as A
+from . import syntax as A
 from .printer import format_value, to_text
 
 __all__ = ["render_pages"]

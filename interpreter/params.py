@@ -10,7 +10,7 @@ from .compiler import EvalFailure
 from .diagnostics import Diagnostic, Span
 from .loader import parse_iso_date, type_of_value
 from .model import ParamDecl, Policy
-from .types import NUMBER, ListT, describe
+from .typesys import NUMBER, ListT, describe
 from .values import Unknown, number_problem
 
 __all__ = ["ParamValues", "default_tables", "apply_overrides"]

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Callable
 
-from . import ast as A
+from . import syntax as A
 from .diagnostics import Diagnostic, Span
 from .limits import LIMITS
 from .values import Duration, number_problem

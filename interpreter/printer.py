@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 from decimal import Decimal
 
-from . import ast as A
+from . import syntax as A
 from .values import Duration
 
 __all__ = ["to_text", "format_value"]

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import interpreter
-from interpreter import ast as A
+from interpreter import syntax as A
 from interpreter._yaml import Locator, load_yaml
 from interpreter.batch import read_records, evaluate_record
 from interpreter.diagnostics import Diagnostic

@@ -29,7 +29,7 @@ from hypothesis import event as _event
 from hypothesis import strategies as st
 
 import interpreter
-from interpreter import ast as A
+from interpreter import syntax as A
 from interpreter.parser import ParseFailure, parse_expression
 from interpreter.printer import to_text
 

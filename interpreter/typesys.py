@@ -1,4 +1,4 @@
-"""The static types of the expression language."""
+"""The static types of the expression language (named so as not to shadow the standard `types`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
