@@ -511,94 +511,61 @@ class WorkerFailure(Exception):
     """A worker process failed (a bug) or stopped (killed): the batch stops; the lines written are complete."""
 
 
-_STOPPED = "a worker process stopped before finishing its cases"  # its pipe closed: killed, or out of memory
+_STOPPED = "a worker process stopped before finishing its cases"  # killed, or out of memory
 
 
 def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iterator[tuple[str, Summary]]:
-    """The results of `_work_block` for each block, in order, from `jobs` worker processes.
+    """The results of `_work_block` for each block, in order, from a pool of `jobs` worker processes.
 
-    Each worker has its own pipe and is given a new block as it returns one, two at a time so that it
-    never waits for the reading process; at most 2 * jobs + 2 blocks are out at once, so memory stays
-    bounded even when one worker is slow. (multiprocessing.Pool costs the reading process about a
-    third of a CPU for the same work, polling while results arrive; and it hangs when a worker dies.)
+    At most 2 * jobs + 2 blocks are out at once, so memory stays bounded even when one worker is slow.
     """
-    from multiprocessing.connection import wait
-    workers, given = [], {}  # given: connection -> indexes of the blocks it is working on, oldest first
-    results: dict[int, tuple] = {}
-    blocks = iter(blocks)
-    sent = done = 0
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
     limit = 2 * jobs + 2
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(), init, initargs))
+    pending: deque = deque()
     try:
-        for _ in range(jobs):
-            here, there = ctx.Pipe()
-            others = [here, *given] if ctx.get_start_method() == "fork" else []  # ends a forked worker inherits
-            proc = ctx.Process(target=_worker_loop, args=(there, others, init, initargs), daemon=True)
-            proc.start()
-            there.close()
-            workers.append(proc)
-            given[here] = []
-
-        def hand_out():
-            nonlocal sent
-            for conn, work in given.items():
-                while len(work) < 2 and sent - done < limit:
-                    block = next(blocks, None)
-                    if block is None:
-                        return
-                    try:
-                        conn.send(block)
-                    except OSError:
-                        raise WorkerFailure(_STOPPED) from None
-                    work.append(sent)
-                    sent += 1
-
-        hand_out()
-        while done < sent:
-            for conn in wait([conn for conn, work in given.items() if work]):
-                try:
-                    kind, payload = conn.recv()
-                except (EOFError, OSError):  # its end of the pipe closed: killed, or out of memory
-                    raise WorkerFailure(_STOPPED) from None
-                if kind == "failed":
-                    raise WorkerFailure(f"a worker process failed: {payload}")
-                results[given[conn].pop(0)] = payload
-            while done in results:
-                yield results.pop(done)
-                done += 1
-            hand_out()
+        for block in blocks:
+            pending.append(pool.submit(_pool_block, block))
+            if len(pending) >= limit:
+                yield _block_result(pending.popleft())
+        while pending:
+            yield _block_result(pending.popleft())
+    except BrokenProcessPool:
+        raise WorkerFailure(_STOPPED) from None
     finally:
-        for conn in given:
-            try:
-                conn.send(None)
-            except OSError:
-                pass
-            conn.close()
-        for proc in workers:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
+        pool.shutdown(wait=not pending, cancel_futures=True)
 
 
-def _worker_loop(conn, others, init, initargs):
-    """A worker process: evaluate the blocks it is given until told to stop (None) or its reader is gone.
+def _block_result(future) -> tuple[str, Summary]:
+    kind, payload = future.result()
+    if kind == "failed":
+        raise WorkerFailure(f"a worker process failed: {payload}")
+    return payload
 
-    `others` are the reading process's ends of the pipes, which a forked worker inherits: closed, so that
-    when the reading process dies (even killed) this worker's pipe breaks and it exits."""
-    for end in others:
-        end.close()
+
+def _pool_block(block: tuple) -> tuple[str, Any]:
+    """_work_block in a worker; a bug comes back as its message (an exception may not survive pickling)."""
     try:
-        if init is not None:
-            init(*initargs)
-        while True:
-            try:
-                block = conn.recv()
-            except EOFError:
-                return
-            if block is None:
-                return
-            try:
-                conn.send(("done", _work_block(block)))
-            except Exception as e:  # noqa: BLE001 - a bug: the reading process reports it
-                conn.send(("failed", f"{type(e).__name__}: {e}"))
-    except (KeyboardInterrupt, BrokenPipeError):
-        return  # interrupted, or the reading process has gone: it reports what happened
+        return "done", _work_block(block)
+    except Exception as e:  # noqa: BLE001 - a bug: the reading process reports it
+        return "failed", f"{type(e).__name__}: {e}"
+
+
+def _start_worker(parent: int, init, initargs) -> None:
+    """A worker leaves Ctrl-C to the reading process, and ends as soon as that process is gone (even
+    killed, when nothing else would tell it); `init` loads the policy set where workers are not forked."""
+    import signal
+    import threading
+    import time
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    if init is not None:
+        init(*initargs)
