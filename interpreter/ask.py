@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from .engine import Evaluation, PolicySet
-from .loader import parse_iso_date
+from .sources import parse_iso_date
 
 __all__ = ["Interview", "STOP", "dump_facts"]
 

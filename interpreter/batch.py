@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import PolicySet
 from .facts import read_facts_text
-from .loader import parse_iso_date, read_source
+from .sources import parse_iso_date, read_source
 from .render import to_json
 
 __all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch", "completed_lines"]

@@ -11,7 +11,7 @@ import click
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import load
 from .facts import read_facts_file, read_facts_text
-from .loader import decode_text, parse_iso_date
+from .sources import decode_text, parse_iso_date
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 

@@ -12,7 +12,8 @@ from .printer import to_text
 from .typesys import BOOL
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .facts import check_facts
-from .loader import discover, load_files
+from .discovery import discover
+from .loader import load_files
 from .model import Policy
 from .params import apply_overrides, default_tables
 from .values import Unknown

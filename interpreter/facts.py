@@ -13,7 +13,7 @@ from typing import Any
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
-from .loader import decode_text, nesting_problem, parse_iso_date, read_source
+from .sources import decode_text, nesting_problem, parse_iso_date, read_source
 from .limits import LIMITS
 from .model import InputDecl
 from .typesys import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
