@@ -49,7 +49,6 @@ class Interview:
         self.pset, self.raw, self.as_of, self.selection = pset, dict(raw), as_of, selection
         self.read, self.say, self.describe = read, say, describe
         self.shown: set[tuple[str, str]] = set()
-        self.asked = 0
 
     # ---- the loop
     def evaluate(self, trace: bool = False) -> Evaluation:
@@ -101,7 +100,6 @@ class Interview:
         if len(parts) > 1 and decl.question:
             question = f"{decl.question}\n  ({m.name})"
         value = self.ask_value(spec, question or f"{m.name}?", m.name)
-        self.asked += 1
         target = self.raw
         for p in parts[:-1]:
             target = target[p]

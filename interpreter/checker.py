@@ -96,7 +96,6 @@ class _Checker:
         self.used_shared: set[int] = set()
         self.used_params: set[tuple[str, str]] = set()
         self.binder_envs: dict[int, _Env] = {}
-        self.chain_reported = False
         self.deps: dict[tuple, set[tuple]] = {}  # rule or outcome -> the rules and outcomes it reads
 
     def _visible_inputs(self, p: Policy) -> dict[str, InputDecl]:
