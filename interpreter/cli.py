@@ -18,6 +18,32 @@ from .render import (SourceCache, render_result_text, diagnostics_summary, rende
 EXIT_OK, EXIT_FINDING = 0, 1
 
 
+class Finding(click.ClickException):
+    """Exit code 1: a finding. Its message, if any, is shown as `policy: message`; without one, the
+    diagnostics or lines already written say what was found."""
+
+    exit_code = EXIT_FINDING
+
+    def __init__(self, message: str = ""):
+        super().__init__(message)
+
+    def show(self, file=None) -> None:
+        if self.message:
+            click.echo(f"policy: {self.message}", err=True)
+
+
+class CannotWrite(Finding):
+    """A file or folder the command was asked to write cannot be written."""
+
+    def __init__(self, path: str, error: OSError, into: bool = False):
+        super().__init__(f"cannot write {'to ' if into else ''}`{path}`: {(error.strerror or 'error').lower()}")
+
+
+def _done(failed: bool = False):
+    """End the command: exit code 1 when something was found, else 0."""
+    raise click.exceptions.Exit(EXIT_FINDING if failed else EXIT_OK)
+
+
 class DateType(click.ParamType):
     name = "DATE"
 
@@ -70,7 +96,7 @@ def validate(paths, fmt, strict):
     _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed})
     if fmt == "text":
         click.echo(f"checked {n_files} file{'s' if n_files != 1 else ''}: {diagnostics_summary(diags)}", err=True)
-    sys.exit(EXIT_FINDING if failed else EXIT_OK)
+    _done(failed)
 
 
 @cli.command("eval")
@@ -118,18 +144,17 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
         _emit_diagnostics([d for d in diags if d.is_error] or [
             Diagnostic("facts-unreadable", "cannot read the facts", Span.point(facts_path, 1, 1))],
             "json" if fmt == "json" else "text", sources)
-        sys.exit(EXIT_FINDING)
+        raise Finding()
     facts, diags = pset.check_facts(raw, locator, "<stdin>" if facts_path == "-" else facts_path)
     if has_errors(diags):
         _emit_diagnostics(diags, "json" if fmt == "json" else "text", sources)
-        sys.exit(EXIT_FINDING)
+        raise Finding()
     evaluation = pset.evaluate(facts, as_of, selection, trace=True)
     if fmt == "json":
         click.echo(to_json(evaluation.to_dict(trace=True)))
     else:
         click.echo(render_evaluation_text(evaluation, explain=explain, color=use_color(sys.stdout)), nl=False)
-    failed = any(r.status == "error" or any(d.is_error for d in r.diagnostics) for r in evaluation.results)
-    sys.exit(EXIT_FINDING if failed else EXIT_OK)
+    _done(any(r.status == "error" or any(d.is_error for d in r.diagnostics) for r in evaluation.results))
 
 
 @cli.command()
@@ -151,11 +176,11 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
         raw_in, locator, diags = read_facts_file(facts_path)
         if raw_in is None or has_errors(diags):
             _emit_diagnostics([d for d in diags if d.is_error], "text", sources)
-            sys.exit(EXIT_FINDING)
+            raise Finding()
         _, diags = pset.check_facts(raw_in, locator, facts_path)
         if has_errors(diags):
             _emit_diagnostics(diags, "text", sources)
-            sys.exit(EXIT_FINDING)
+            raise Finding()
         raw = raw_in if isinstance(raw_in, dict) else {}
     color = use_color(sys.stdout)
 
@@ -180,10 +205,9 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
             with open(save_path, "w", encoding="utf-8") as fh:
                 fh.write(dump_facts(interview.raw))
         except OSError as e:
-            click.echo(f"policy: cannot write `{save_path}`: {(e.strerror or 'error').lower()}", err=True)
-            sys.exit(EXIT_FINDING)
+            raise CannotWrite(save_path, e) from None
         click.echo(f"facts saved to {save_path}", err=True)
-    sys.exit(EXIT_OK)
+    _done()
 
 
 @cli.command()
@@ -201,16 +225,15 @@ def docs(policies, out_dir, check):
                  if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
         for name in stale:
             click.echo(f"{out / name}: stale; run `policy docs {' '.join(policies)} --out {out_dir}`", err=True)
-        sys.exit(EXIT_FINDING if stale else EXIT_OK)
+        _done(bool(stale))
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in pages.items():
             (out / name).write_text(text, encoding="utf-8")
     except OSError as e:
-        click.echo(f"policy: cannot write to `{out_dir}`: {(e.strerror or 'error').lower()}", err=True)
-        sys.exit(EXIT_FINDING)
+        raise CannotWrite(out_dir, e, into=True) from None
     click.echo(f"wrote {len(pages)} pages to {out_dir}", err=True)
-    sys.exit(EXIT_OK)
+    _done()
 
 
 def _load_for_cases(policies, params_path, outcomes, fmt):
@@ -219,7 +242,7 @@ def _load_for_cases(policies, params_path, outcomes, fmt):
     result = load(policies)
     if not result.ok:
         _emit_diagnostics([d for d in result.diagnostics if d.is_error], "json" if fmt == "json" else "text", sources)
-        sys.exit(EXIT_FINDING)
+        raise Finding()
     pset = result.policy_set
     if params_path is not None:
         raw_params, params_loc, diags = read_facts_file(params_path)
@@ -227,7 +250,7 @@ def _load_for_cases(policies, params_path, outcomes, fmt):
             pset, diags = pset.with_params(raw_params, params_loc, params_path)
         if has_errors(diags):
             _emit_diagnostics([d for d in diags if d.is_error], "json" if fmt == "json" else "text", sources)
-            sys.exit(EXIT_FINDING)
+            raise Finding()
     selection = None
     if outcomes:
         selection, unknown = pset.select(outcomes)
@@ -248,8 +271,7 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
     try:
         out = open(out_path, "a" if resume else "w", encoding="utf-8") if out_path else sys.stdout
     except OSError as e:
-        click.echo(f"policy: cannot write `{out_path}`: {(e.strerror or 'error').lower()}", err=True)
-        sys.exit(EXIT_FINDING)
+        raise CannotWrite(out_path, e) from None
     progress = None
     if sys.stderr.isatty():
         def progress(n):
@@ -260,12 +282,10 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
         summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
                             skip=skip, progress=progress, worker_args=worker_args)
     except OSError as e:
-        click.echo(f"policy: cannot read `{facts_path}`: {(e.strerror or 'error').lower()}", err=True)
-        sys.exit(EXIT_FINDING)
+        raise Finding(f"cannot read `{facts_path}`: {(e.strerror or 'error').lower()}") from None
     except WorkerFailure as e:
         resume_hint = "; the result lines written are complete: --resume carries on from them" if out_path else ""
-        click.echo(f"policy: {e}{resume_hint}", err=True)
-        sys.exit(EXIT_FINDING)
+        raise Finding(f"{e}{resume_hint}") from None
     finally:
         if out is not sys.stdout:
             out.close()
@@ -274,7 +294,7 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
     if skip:
         click.echo(f"resumed after {skip} cases already in {out_path}", err=True)
     click.echo(summary.render(), err=True)
-    sys.exit(EXIT_FINDING if summary.bad else EXIT_OK)
+    _done(bool(summary.bad))
 
 
 @cli.command("test")
@@ -305,9 +325,8 @@ def test_(paths, junit_path, coverage, min_coverage):
             with open(junit_path, "w", encoding="utf-8") as fh:
                 fh.write(render_junit(run))
         except OSError as e:
-            click.echo(f"policy: cannot write `{junit_path}`: {(e.strerror or 'error').lower()}", err=True)
-            sys.exit(EXIT_FINDING)
-    sys.exit(EXIT_FINDING if failed else EXIT_OK)
+            raise CannotWrite(junit_path, e) from None
+    _done(failed)
 
 
 def main():
