@@ -21,27 +21,20 @@ from .diagnostics import Diagnostic
 
 __all__ = ["schema_check"]
 
-_schema_cache: dict[str, Any] = {}
 _SCHEMA_FILES = ("policy.schema.json", "inputs.schema.json", "test.schema.json")
 
 
+@functools.lru_cache(maxsize=1)
 def _schema_docs() -> dict[str, Any]:
-    docs = _schema_cache.get("docs")
-    if docs is None:
-        docs = {name: json.loads(_schema_text(name)) for name in _SCHEMA_FILES}
-        _schema_cache["docs"] = docs
-    return docs
+    return {name: json.loads(_schema_text(name)) for name in _SCHEMA_FILES}
 
 
-def _schemas():
-    """The referencing registry of our schemas and the schemas themselves (imports jsonschema's machinery)."""
-    if "registry" not in _schema_cache:
-        from referencing import Registry, Resource
-        docs = _schema_docs()
-        _schema_cache["registry"] = Registry().with_resources(
-            (doc.get("$id", name), Resource.from_contents(doc)) for name, doc in docs.items()
-        )
-    return _schema_cache["registry"], _schema_docs()
+@functools.lru_cache(maxsize=1)
+def _registry():
+    """The referencing registry of our schemas (imports jsonschema's machinery)."""
+    from referencing import Registry, Resource
+    return Registry().with_resources(
+        (doc.get("$id", name), Resource.from_contents(doc)) for name, doc in _schema_docs().items())
 
 
 def _schema_text(name: str) -> str:
@@ -58,23 +51,13 @@ def _schema_text(name: str) -> str:
     return resources.files("interpreter.schemas").joinpath(name).read_text("utf-8")
 
 
-def is_number(checker, x) -> bool:
-    return isinstance(x, (int, Decimal)) and not isinstance(x, bool)
-
-
-def is_integer(checker, x) -> bool:
-    return (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, Decimal) and x == x.to_integral_value())
-
-
+@functools.lru_cache(maxsize=1)
 def _validator_class():
     """Draft 2020-12 with our numbers (int or Decimal, never bool); jsonschema is imported only when needed."""
-    cls = _schema_cache.get("class")
-    if cls is None:
-        import jsonschema.validators
-        from jsonschema import Draft202012Validator
-        checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": is_number, "integer": is_integer})
-        cls = _schema_cache["class"] = jsonschema.validators.extend(Draft202012Validator, type_checker=checker)
-    return cls
+    import jsonschema.validators
+    from jsonschema import Draft202012Validator
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": is_number, "integer": is_integer})
+    return jsonschema.validators.extend(Draft202012Validator, type_checker=checker)
 
 
 def _dates_as_text(v: Any) -> Any:
@@ -88,12 +71,9 @@ def _dates_as_text(v: Any) -> Any:
     return v
 
 
+@functools.lru_cache(maxsize=len(_SCHEMA_FILES))
 def _validator(name: str):
-    key = "validator:" + name
-    if key not in _schema_cache:
-        registry, docs = _schemas()
-        _schema_cache[key] = _validator_class()(docs[name], registry=registry)
-    return _schema_cache[key]
+    return _validator_class()(_schema_docs()[name], registry=_registry())
 
 
 @functools.lru_cache(maxsize=1)
