@@ -67,7 +67,7 @@ def type_(check, types, instance, schema, scope) -> bool:
 
 def ref(check, ref, instance, schema, scope) -> bool:
     target, uri = check.resolve(ref, scope.base)
-    return check.valid(target, instance, scope._replace(base=uri))
+    return check.valid(target, instance, Scope(uri, scope.depth, scope.calls))
 
 
 def properties(check, properties, instance, schema, scope) -> bool:
@@ -199,13 +199,13 @@ class QuickCheck:
         return self.valid(body, instance, Scope(root["$id"], 0, 0))
 
     def valid(self, schema: Any, instance: Any, scope: Scope, deeper: bool = False) -> bool:
-        if deeper:
-            scope = scope._replace(depth=scope.depth + 1)
+        base, depth, calls = scope
+        depth += deeper
         if schema is True or schema is False:
             return schema
-        if not isinstance(schema, dict) or scope.depth > MAX_DEPTH or scope.calls > MAX_CALLS:
+        if not isinstance(schema, dict) or depth > MAX_DEPTH or calls > MAX_CALLS:
             raise Unsure
-        scope = scope._replace(calls=scope.calls + 1)
+        scope = Scope(base, depth, calls + 1)
         for keyword, value in schema.items():
             if keyword in IGNORED:
                 continue
