@@ -58,6 +58,14 @@ def _parser() -> Lark:
     return Lark_StandAlone()
 
 
+@functools.lru_cache(maxsize=4096)
+def _tree(text: str):
+    """The parse tree of an expression text. A policy repository repeats expressions (one file per measure,
+    city or year), so a text parsed before in the run is not parsed again; the tree is only read, and its
+    offsets are the text's own. A text with an error raises Lark's exception each time (never kept)."""
+    return _parser().parse(text)
+
+
 def _is_tree(x) -> bool:
     return x is not None and not isinstance(x, str)  # a Tree (tokens are str)
 
@@ -320,7 +328,7 @@ def _deeper_than(tree, limit: int) -> int | None:
 def _parse_with_lark(builder: "_Builder", text: str):
     """Lark's parse of text; its errors become positioned diagnostics (ParseFailure)."""
     try:
-        tree = _parser().parse(text)
+        tree = _tree(text)
     except UnexpectedCharacters as e:
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"

@@ -72,3 +72,13 @@ def test_same_trees_as_lark(text: str) -> None:
     lark = Lark.open_from_package("interpreter", "grammar.lark", parser="lalr", propagate_positions=True,
                                   maybe_placeholders=True)
     assert repr(_parser().parse(text)) == repr(lark.parse(text))
+
+
+def test_a_text_parsed_again_gets_the_positions_of_its_new_place() -> None:
+    from interpreter.parser import parse_expression
+    text = "a and b > 2"
+    first = parse_expression(text, "f.yaml", lambda offset: (3, 5 + offset))
+    second = parse_expression(text, "g.yaml", lambda offset: (10, 1 + offset))
+    assert first == second  # spans take no part in equality
+    assert (first.span.file, first.span.line, first.span.column, first.right.span.column) == ("f.yaml", 3, 5, 11)
+    assert (second.span.file, second.span.line, second.span.column, second.right.span.column) == ("g.yaml", 10, 1, 7)
