@@ -7,7 +7,12 @@ from typing import Any, Iterable, Mapping
 
 from .checker import CheckedSet, check
 from . import syntax as A
-from .compiler import _PLAIN_TYPES, Compiler, EvalFailure, Fn, _jsonable, span_key, tri_status
+from .evaluation.analysis import Analysis
+from .evaluation.data import PLAIN_TYPES as _PLAIN_TYPES, jsonable as _jsonable, span_key
+from .evaluation.errors import EvalFailure
+from .evaluation.kleene import Compiled, Fn, KleeneCompiler
+from .evaluation.strict import StrictCompiler
+from .evaluation.traced import TracedCompiler
 from .printer import to_text
 from .typesys import BOOL
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
@@ -136,103 +141,6 @@ class _Case:
 
 
 @dataclass
-class _CompiledOutcome:
-    policy: Policy
-    name: str
-    when: Fn
-    values: dict[str, Fn]
-
-
-class _Compiled:
-    def __init__(self, checked: CheckedSet, traced: bool, params=None, strict: bool = False):
-        comp = Compiler(checked, traced, params, strict)
-        self.outcomes: list[_CompiledOutcome] = []
-        for p in checked.policies.values():
-            for name, r in p.rules.items():
-                if r.expr is not None:
-                    comp.rule_fns[(p.id, name)] = comp.expr(r.expr.node, p.id)
-                else:
-                    comp.rule_fns[(p.id, name)] = _exceptions_fn(comp, p, r, checked, traced)
-            for name, o in p.outcomes.items():
-                fn = comp.expr(o.when.node, p.id)
-                comp.rule_fns[(p.id, "outcome:" + name)] = fn
-                self.outcomes.append(_CompiledOutcome(p, name, fn, {k: comp.expr(e.node, p.id) for k, e in o.values.items()}))
-        self.rule_fns = comp.rule_fns
-
-
-def _exceptions_fn(comp: Compiler, p: Policy, r, checked: CheckedSet, traced: bool) -> Fn:
-    base = comp.expr(r.base.node, p.id)
-    excs = [(comp.expr(e.when.node, e.policy_id), comp.expr(e.value.node, e.policy_id), e)
-            for e in list(r.exceptions) + checked.amendments.get((p.id, r.name), [])]
-    span = r.span
-
-    def rule(c, loc):
-        fired, pending = [], []
-        for when, value, decl in excs:
-            if traced:
-                children: list = []
-                c.stack.append(children)
-                try:
-                    w = when(c, loc)
-                finally:
-                    c.stack.pop()
-            else:
-                w = when(c, loc)
-            if w is True:
-                fired.append((decl, value(c, loc)))
-            elif type(w) is Unknown:
-                pending.append((decl, w, value))
-            if traced:
-                ev = {"kind": "exception", "text": decl.when.text, "label": decl.label, "cite": decl.cite,
-                      "policy": decl.policy_id, "status": tri_status(w), "value": _jsonable(w)}
-                if w is True:
-                    ev["gives"] = _jsonable(fired[-1][1])
-                if children:
-                    ev["children"] = children
-                c.stack[-1].append(ev)
-        if fired:
-            distinct = []
-            for decl, v in fired:
-                if all(v != d for _, d in distinct):
-                    distinct.append((decl, v))
-            if len(distinct) > 1:
-                (d1, v1), (d2, v2) = distinct[:2]
-                raise EvalFailure("conflict", f"exceptions conflict: {_who(d1)} gives {_show(v1)} but {_who(d2)} gives {_show(v2)}",
-                                  span)
-            result = distinct[0][1]
-        else:
-            result = base(c, loc)
-            if traced:
-                c.stack[-1].append({"kind": "value", "text": r.base.text, "label": "base value", "status": tri_status(result),
-                                    "value": _jsonable(result)})
-        if pending and type(result) is not Unknown:
-            for decl, w, value in pending:
-                v = value(c, loc)
-                if type(v) is Unknown or v != result:
-                    result = w if type(result) is not Unknown else result | w
-                    if type(v) is Unknown:
-                        result = result | v
-        if traced and fired:
-            try:
-                b = _jsonable(base(c, loc))
-            except EvalFailure as e:
-                b = f"not computed ({e.message})"
-            c.stack[-1].append({"kind": "value", "text": r.base.text, "label": "base value replaced by the exception",
-                                "status": "skipped", "value": b})
-        return result
-    return rule
-
-
-def _who(decl) -> str:
-    return f"`{decl.cite}`" if decl.cite else f"`{decl.label or decl.when.text}`"
-
-
-def _show(v) -> str:
-    from .printer import format_value
-    return format_value(_jsonable(v))
-
-
-@dataclass
 class LoadResult:
     """What `load` returns: the compiled set (None when there are errors) and every diagnostic."""
     policy_set: "PolicySet | None"
@@ -254,7 +162,7 @@ class PolicySet:
         self.inputs = checked.inputs
         self.params = default_tables(self.policies)
         self._forget_compiled()
-        self._plain = _Compiled(checked, traced=False, params=self.params)  # compiled now: errors show at load
+        self._plain = self._compile(KleeneCompiler)  # compiled now: errors show at load
         self._supplied = self._supplied_values()
 
     def with_params(self, raw: Any, locator=None, file: str = "<params>") -> tuple["PolicySet", list[Diagnostic]]:
@@ -274,12 +182,13 @@ class PolicySet:
     def _forget_compiled(self) -> None:
         """Drop the compiled closures and the selections made of them; they are compiled again on first use."""
         self._plain = self._strict = self._traced = None
+        self._analysis = None
         self._chosen = {}
         self._last_choice = (_FAILED, None, None, None)  # (outcomes, trace, fast, chosen) of the last call
 
     def coverage_universe(self) -> dict[str, dict[tuple, dict]]:
         """Per policy, every condition and true/false rule that condition coverage counts."""
-        comp = Compiler(self.checked, traced=True)
+        comp = Analysis(self.checked, None)
         out: dict[str, dict[tuple, dict]] = {pid: {} for pid in self.policies}
 
         def walk(node, pid):
@@ -313,9 +222,15 @@ class PolicySet:
                     walk(e.node, pid)
         return out
 
-    def _compiled_plain(self) -> _Compiled:
+    def _compile(self, backend: type[KleeneCompiler]) -> Compiled:
+        """The outcomes compiled by one back-end, with the parameter values in force."""
+        if self._analysis is None:
+            self._analysis = Analysis(self.checked, self.params)
+        return backend(self.checked, self.params, self._analysis).compile_set()
+
+    def _compiled_plain(self) -> Compiled:
         if self._plain is None:
-            self._plain = _Compiled(self.checked, traced=False, params=self.params)
+            self._plain = self._compile(KleeneCompiler)
         return self._plain
 
     def _outcomes(self, outcomes: Iterable[tuple[str, str]] | None, trace: bool, fast: bool) -> list[tuple]:
@@ -327,13 +242,13 @@ class PolicySet:
         if chosen is None:
             if trace:
                 if self._traced is None:
-                    self._traced = _Compiled(self.checked, traced=True, params=self.params)
+                    self._traced = self._compile(TracedCompiler)
                 pairs = [(co, None) for co in self._traced.outcomes]
             elif not fast:
                 pairs = [(co, None) for co in self._compiled_plain().outcomes]
             else:
                 if self._strict is None:
-                    self._strict = _Compiled(self.checked, traced=False, params=self.params, strict=True)
+                    self._strict = self._compile(StrictCompiler)
                 pairs = list(zip(self._compiled_plain().outcomes, self._strict.outcomes))
             wanted = None if key[0] is None else set(key[0])
             chosen = []
@@ -371,14 +286,19 @@ class PolicySet:
 
     def evaluate(self, facts: Mapping[str, Any], as_of: _dt.date | None = None,
                  outcomes: Iterable[tuple[str, str]] | None = None, trace: bool = False,
-                 seen: set | None = None, fast: bool = True) -> Evaluation:
+                 seen: set | None = None) -> Evaluation:
         """Decide every outcome (or the chosen ones) for checked facts, as of a date (default today).
 
         With `trace`, each result carries its trace; with a `seen` set (which implies the
         trace), the truth values taken by each condition are added to it, for coverage.
         Without the trace, an outcome is first tried on the two-valued fast path, which
-        gives the same result whenever it gives one; `fast=False` skips it (for tests).
+        gives the same result whenever it gives one.
         """
+        return self._evaluate(facts, as_of, outcomes, trace, seen, True)
+
+    def _evaluate(self, facts: Mapping[str, Any], as_of: _dt.date | None = None, outcomes=None, trace: bool = False,
+                  seen: set | None = None, fast: bool = True) -> Evaluation:
+        """`evaluate`; `fast=False` decides every outcome with the three-valued closures alone (for tests)."""
         if seen is not None:
             trace = True
         if as_of is None:
