@@ -82,9 +82,9 @@ class Gen:
         if t == DUR:
             return self.pick(["1 year", "2 months", "10 days", "2 weeks", "0 days"])
         if t == LNUM:
-            return self.pick(["[]", "[1, 2]", "[0, 3, 3]", "[1.5]"])
+            return self.pick(["range(0, 0)", "[1, 2]", "[0, 3, 3]", "[1.5]"])  # `[]` has no item type
         if t == LSTR:
-            return self.pick(['["A", "C-D"]', "[]", '["b"]'])
+            return self.pick(['["A", "C-D"]', '["b"]'])
         if t == LREC:
             return "recs"
         raise AssertionError(t)

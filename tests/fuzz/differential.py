@@ -36,7 +36,13 @@ def main() -> int:
             folder.mkdir()
             for name, text in policygen.generate(seed).items():
                 (folder / name).write_text(text)
-            pset = interpreter.load([str(folder)]).policy_set
+            result = interpreter.load([str(folder)])
+            if not result.ok:  # a generator fault, not a disagreement; still a failure of the run
+                found += 1
+                print(f"seed {seed}: the generated set does not load: {result.diagnostics[0]}", flush=True)
+                seed += 1
+                continue
+            pset = result.policy_set
             for raw, as_of in policygen.facts(seed, args.facts):
                 facts, _ = pset.check_facts(raw)
                 for line in disagreements(pset, facts, as_of):
