@@ -256,6 +256,18 @@ def apply2(op: Callable, left: tuple, right: tuple) -> Fn:
         def fn_field(c, loc):
             return op(l(c, loc), loc[d][f])
         return fn_field
+    if rk == "const" and hasattr(left[1], "fact"):  # `income < 60000`: the fact read inline
+        name, k = left[1].fact, right[1]
+
+        def fact_const(c, loc):
+            return op(c.facts[name], k)
+        return fact_const
+    if lk == "const" and hasattr(right[1], "fact"):
+        k, name = left[1], right[1].fact
+
+        def const_fact(c, loc):
+            return op(k, c.facts[name])
+        return const_fact
     if rk == "const" and hasattr(left[1], "on_fact") and type(right[1]) is Decimal:  # `age(birth_date) < 18`
         return _call_const(op, *left[1].on_fact, right[1])
     if rk == "const":
