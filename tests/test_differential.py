@@ -137,3 +137,38 @@ def test_a_number_too_large_is_an_evaluation_error_like_any_other(tmp_path):
         facts, _ = pset.check_facts({"n": Decimal("1E+99"), "b": True})
         assert disagreements(pset, facts, AS_OF) == []
         assert reference_decisions(pset, facts, AS_OF)[0][2::4] == (status, errors)
+
+
+def test_a_rule_read_in_an_each_label_is_computed_quietly(tmp_path):
+    """Regression: a rule read only inside a rule's `each` label had no compiled closure on the traced
+    path (an internal error). The label shows its value, and the label's reading records no event."""
+    text = """\
+id: t.p
+title: test policy
+inputs:
+  xs: {type: list, items: number}
+rules:
+  big:
+    label: the big numbers
+    expr: 'filter(x in xs: x > 2)'
+  all_small:
+    label: every number is small
+    each: "{x} is small (big ones: {big})"
+    expr: 'all(x in xs: x <= 2)'
+outcomes:
+  o:
+    label: the outcome
+    when: all_small
+"""
+    pset = _load(tmp_path, {"p.yaml": text})
+    facts, _ = pset.check_facts({"xs": [1, 5]})
+    assert disagreements(pset, facts, AS_OF) == []
+    trace = pset.evaluate(facts, AS_OF, trace=True).results[0].trace
+
+    def events(evs):
+        for ev in evs:
+            yield ev
+            yield from events(ev.get("children", []))
+    labels = [ev["label"] for ev in events(trace) if ev.get("index") is not None]
+    assert labels == ["5 is small (big ones: [5])"]
+    assert [ev["name"] for ev in events(trace) if ev["kind"] == "rule"] == ["all_small"]

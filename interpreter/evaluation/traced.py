@@ -28,6 +28,7 @@ class TracedCompiler(KleeneCompiler):
     def __init__(self, checked, params: dict | None = None, analysis: Analysis | None = None):
         super().__init__(checked, params, analysis)
         self.plain = KleeneCompiler(checked, params, self.analysis)   # for what records nothing
+        self.plain.rule_fns = self.rule_fns  # a rule read in an `each` label is this set's rule
         self.quick = StrictCompiler(checked, params, self.analysis)   # a binder's first, untraced try
 
     # ---- dispatch
@@ -417,10 +418,13 @@ class TracedCompiler(KleeneCompiler):
                 if isinstance(piece, str):
                     out.append(piece)
                 else:
+                    saved, c.stack = c.stack, [[]]  # a label records no event
                     try:
                         v = piece(c, loc)
                     except EvalFailure:
                         v = None
+                    finally:
+                        c.stack = saved
                     out.append("?" if type(v) is Unknown else display(v))
             return "".join(out)
         return item_label, item_cite
