@@ -245,6 +245,8 @@ def generate(seed: int) -> dict[str, str]:
     # the same inputs and parameters (one facts file serves both)
     local = ["id: g.local", "title: generated too", "uses:", "  main: g.main", "inputs:", *inputs,
              "parameters:", *params]
+    if rng.random() < 0.3:  # its amendment counts only while it is in force
+        local += ["in_force:", f"  from: {rng.choice(['2021-01-01', '2022-08-15'])}"]
     if exception_rules and rng.random() < 0.7:
         name, t = rng.choice(exception_rules)
         before = {f"main.{n}": rt for n, rt in rules.items() if int(n[1:]) < int(name[1:])}

@@ -46,7 +46,7 @@ def test_the_generator_covers_every_construct():
                  "if ", " and ", " or ", "not (", "abs(", "round(", "len(", "year(", "month(", "day(", "age(",
                  "years_between(", "months_between(", "days_between(", "range(", "years(", "months(", "weeks(",
                  "days(", "date(", "tbl[", "st[", "today", "sp != null", "sp == null", "exceptions:",
-                 "amendments:", "main.r", "20%", " / ", "v0.a", "v1", "w.a == v0.a", '"ABC-DEF"', "rate * v"]:
+                 "amendments:", "in_force:", "main.r", "20%", " / ", "v0.a", "v1", "w.a == v0.a", '"ABC-DEF"', "rate * v"]:
         assert word in text, word
 
 
@@ -172,3 +172,28 @@ outcomes:
     labels = [ev["label"] for ev in events(trace) if ev.get("index") is not None]
     assert labels == ["5 is small (big ones: [5])"]
     assert [ev["name"] for ev in events(trace) if ev["kind"] == "rule"] == ["all_small"]
+
+
+def test_an_amendment_counts_only_while_its_policy_is_in_force(tmp_path):
+    """Regression: a city measure not yet in force still changed the national age limit it amends."""
+    national = policy_text({"age": "number"}, "age <= limit").replace(
+        "outcomes:", "rules:\n  limit:\n    label: the limit\n    value: 60\noutcomes:").replace("t.p", "t.national")
+    city = """\
+id: t.city
+title: city measure
+in_force: {from: 2025-01-01}
+uses: {national: t.national}
+inputs: {resident: boolean}
+amendments:
+  national.limit:
+    - {when: resident, value: 65, cite: city art. 2}
+outcomes:
+  o:
+    label: lives in the city
+    when: resident
+"""
+    pset = _load(tmp_path, {"national.yaml": national, "city.yaml": city})
+    facts, _ = pset.check_facts({"age": 62, "resident": True})
+    for as_of, status in [(datetime.date(2024, 12, 31), "does_not_apply"), (datetime.date(2025, 1, 1), "applies")]:
+        assert disagreements(pset, facts, as_of) == []
+        assert [r.status for r in pset.evaluate(facts, as_of).results if r.policy == "t.national"] == [status]

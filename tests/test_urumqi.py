@@ -62,13 +62,12 @@ def test_every_citation_names_a_phrase_of_the_source_text():
     cited = [(pid, what, cite) for pid, what, cite in _citations(pset) if cite is not None]
     assert [c for c in cited if c[2] not in phrases] == []
     uncited = [(pid, what) for pid, what, cite in _citations(pset) if cite is None]
-    # only the encoding's own helpers cite nothing: age counting, the recommendation not in the
-    # Urumqi text (reading 6), and measure 4's guard on its in-force date (reading 14)
+    # only the encoding's own helpers cite nothing: age counting and the recommendation not in the
+    # Urumqi text (reading 6)
     assert uncited == [
         ("national.work-permit", "rule `age_date`"),
         ("urumqi.permanent-residence", "rule `employer_recommendation_met`"),
         ("urumqi.permanent-residence", "rule `age_date`"),
-        ("urumqi.work-permit-restrictions", "rule `amendments_in_force`"),
     ]
 
 

@@ -18,7 +18,7 @@ from ..typesys import DATE, NUMBER
 from ..values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
 from .analysis import NOT_CONSTANT, Analysis
 from .errors import COMPARE, EvalFailure
-from .rules import combine_exceptions
+from .rules import combine_exceptions, exceptions_of, in_force
 
 __all__ = ["Fn", "KleeneCompiler", "Compiled", "CompiledOutcome", "constant", "per_date", "arith", "union"]
 
@@ -211,12 +211,13 @@ class KleeneCompiler:
 
     def exceptions_rule(self, p, r) -> Fn:
         base = self.expr(r.base.node, p.id)
-        excs = [(self.expr(e.when.node, e.policy_id), self.expr(e.value.node, e.policy_id), e)
-                for e in list(r.exceptions) + self.checked.amendments.get((p.id, r.name), [])]
+        excs = [(self.expr(e.when.node, e.policy_id), self.expr(e.value.node, e.policy_id), e, period)
+                for e, period in exceptions_of(self.checked, p.id, r)]
         span = r.span
 
         def rule(c, loc):
-            return combine_exceptions([(lambda w=w: w(c, loc), lambda v=v: v(c, loc), d) for w, v, d in excs],
+            return combine_exceptions([(lambda w=w: w(c, loc), lambda v=v: v(c, loc), d)
+                                       for w, v, d, period in excs if in_force(period, c.as_of)],
                                       lambda: base(c, loc), span)
         return rule
 

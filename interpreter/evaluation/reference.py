@@ -23,7 +23,7 @@ from ..builtins import BUILTINS, EvalError
 from ..typesys import DATE, NUMBER
 from ..values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
 from .errors import COMPARE, EvalFailure
-from .rules import combine_exceptions
+from .rules import combine_exceptions, exceptions_of, in_force
 
 __all__ = ["Reference", "ReferenceResult"]
 
@@ -109,10 +109,9 @@ class Reference:
         r = p.rules[name]
         if r.expr is not None:
             return self.eval(r.expr.node, ctx, ())
-        excs = list(r.exceptions) + self.checked.amendments.get((pid, name), [])
         return combine_exceptions(
             [(lambda e=e: self.eval(e.when.node, ctx, ()), lambda e=e: self.eval(e.value.node, ctx, ()), e)
-             for e in excs],
+             for e, period in exceptions_of(self.checked, pid, r) if in_force(period, ctx.as_of)],
             lambda: self.eval(r.base.node, ctx, ()), r.span)
 
     # ---- expressions

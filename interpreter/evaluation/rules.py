@@ -13,7 +13,27 @@ from ..values import Unknown
 from .data import jsonable
 from .errors import EvalFailure
 
-__all__ = ["combine_exceptions"]
+__all__ = ["combine_exceptions", "exceptions_of", "in_force"]
+
+
+def exceptions_of(checked, pid: str, rule) -> list:
+    """A rule's exceptions: its own, then those other policies add to it (amendments), as
+    (declaration, the in-force period of the policy that declares it: (from, until), or None)."""
+    out = []
+    for decl in list(rule.exceptions) + checked.amendments.get((pid, rule.name), []):
+        p = checked.policies[decl.policy_id]
+        period = (p.in_force_from, p.in_force_until) if p.in_force_from or p.in_force_until else None
+        out.append((decl, period))
+    return out
+
+
+def in_force(period, as_of) -> bool:
+    """Whether an exception counts on a date: one declared by a policy applies only while that policy is
+    in force (a local measure not yet in force does not yet change the national rule)."""
+    if period is None:
+        return True
+    start, end = period
+    return not ((start and as_of < start) or (end and as_of > end))
 
 
 def combine_exceptions(excs: list[tuple[Callable, Callable, object]], base: Callable, span):

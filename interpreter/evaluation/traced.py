@@ -15,7 +15,7 @@ from .analysis import Analysis
 from .data import PLAIN_TYPES, display, jsonable, missing_names, plain, span_key, tri_status
 from .errors import COMPARE, EvalFailure
 from .kleene import KleeneCompiler, binder as kleene_binder, finish, if_closure, kleene2, kleene_n, union
-from .rules import combine_exceptions
+from .rules import combine_exceptions, exceptions_of, in_force
 from .strict import StrictCompiler
 
 __all__ = ["TracedCompiler"]
@@ -218,8 +218,8 @@ class TracedCompiler(KleeneCompiler):
 
     def exceptions_rule(self, p, r):
         base = self.expr(r.base.node, p.id)
-        excs = [(self.expr(e.when.node, e.policy_id), self.expr(e.value.node, e.policy_id), e)
-                for e in list(r.exceptions) + self.checked.amendments.get((p.id, r.name), [])]
+        excs = [(self.expr(e.when.node, e.policy_id), self.expr(e.value.node, e.policy_id), e, period)
+                for e, period in exceptions_of(self.checked, p.id, r)]
         span, base_text = r.span, r.base.text
 
         def rule(c, loc):
@@ -256,7 +256,7 @@ class TracedCompiler(KleeneCompiler):
                 return v
 
             thunks = [(lambda when=when, decl=decl: traced_when(when, decl), lambda value=value: traced_value(value), decl)
-                      for when, value, decl in excs]
+                      for when, value, decl, period in excs if in_force(period, c.as_of)]
             result = combine_exceptions(thunks, traced_base, span)
             if fired:
                 try:
