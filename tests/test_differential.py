@@ -197,3 +197,30 @@ outcomes:
     for as_of, status in [(datetime.date(2024, 12, 31), "does_not_apply"), (datetime.date(2025, 1, 1), "applies")]:
         assert disagreements(pset, facts, as_of) == []
         assert [r.status for r in pset.evaluate(facts, as_of).results if r.policy == "t.national"] == [status]
+
+
+CHILDREN = {"children": "{type: list, items: {name: string, birth_date: date}}"}
+FAMILY = {"children": [{"name": "Aru", "birth_date": "2015-03-01"}, {"name": "Bek"}]}  # Bek's birth date unknown
+
+
+@pytest.mark.parametrize("when, status, missing", [
+    ("count(c in children: age(c.birth_date) < 18) > 0", "applies", []),
+    ("len(filter(c in children: age(c.birth_date) < 18)) >= 1", "applies", []),
+    ("0 < n_minors", "applies", []),                       # through a rule
+    ("len(minors) != 0", "applies", []),                   # through a rule holding the filter
+    ("count(c in children: age(c.birth_date) < 18) > 2", "does_not_apply", []),
+    ("count(c in children: age(c.birth_date) < 18) == 3", "does_not_apply", []),
+    ("count(c in children: age(c.birth_date) < 18) == 1.5", "does_not_apply", []),
+    ("count(c in children: age(c.birth_date) < 18) == 2", "undetermined", ["children[1].birth_date"]),
+    ("count(c in children: age(c.birth_date) < 18) > 1", "undetermined", ["children[1].birth_date"]),
+    ("count(c in children: age(c.birth_date) < 18) + 0 > 0", "undetermined", ["children[1].birth_date"]),
+])
+def test_a_count_with_unknown_items_is_decided_when_the_known_items_decide(tmp_path, when, status, missing):
+    """One child certainly a minor, a sibling of unknown birth date: 'at least one minor child' is true."""
+    text = policy_text(CHILDREN, when, {"n_minors": "count(c in children: age(c.birth_date) < 18)",
+                                        "minors": "filter(c in children: age(c.birth_date) < 18)"})
+    pset = _load(tmp_path, {"p.yaml": text})
+    facts, _ = pset.check_facts(FAMILY)
+    assert disagreements(pset, facts, AS_OF) == []
+    for r in [evaluate_by(pset, facts, AS_OF, p).results[0] for p in PATHS]:
+        assert (r.status, [m.name for m in r.missing]) == (status, missing)

@@ -17,6 +17,7 @@ from ..builtins import BUILTINS, EvalError
 from ..typesys import DATE, NUMBER
 from ..values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
 from .analysis import NOT_CONSTANT, Analysis
+from .counting import counted, decide
 from .errors import COMPARE, EvalFailure
 from .rules import combine_exceptions, exceptions_of, in_force
 
@@ -367,6 +368,9 @@ class KleeneCompiler:
     def c_Compare(self, n: A.Compare) -> Fn:
         l, r = self.c(n.left), self.c(n.right)
         test = COMPARE[n.op]
+        ranges = (self.count_range(n.left), self.count_range(n.right))
+        if ranges != (None, None):
+            return counted_compare(n.op, l, r, *ranges)
         k = getattr(r, "const", NOT_CONSTANT)
         if k is not NOT_CONSTANT:
             def compare_const(c, loc):
@@ -380,6 +384,38 @@ class KleeneCompiler:
                 return union(a, b)
             return test(a, b)
         return compare
+
+    def count_range(self, node: A.Node) -> Fn | None:
+        """For a counted expression (see counting.py): a closure giving the least and the most it can be
+        when it is unknown and its list is known (else None); None when the node is not counted."""
+        found = counted(self.checked, node)
+        if found is None:
+            return None
+        binder, in_rule = found
+        saved = self.depth
+        self.depth = 0 if in_rule else saved
+        try:
+            coll = self.c(binder.collection)
+            self.depth += 1
+            body = self.c(binder.body)
+        finally:
+            self.depth = saved
+
+        def count_range(c, loc):
+            base = () if in_rule else loc
+            xs = coll(c, base)
+            if type(xs) is Unknown:
+                return None
+            low = high = 0
+            for x in xs:
+                v = body(c, base + (x,))
+                if v is True:
+                    low += 1
+                    high += 1
+                elif type(v) is Unknown:
+                    high += 1
+            return low, high
+        return count_range
 
     def c_BoolOp(self, n: A.BoolOp) -> Fn:
         if isinstance(n.left, A.BoolOp) and n.left.op == n.op:
@@ -488,6 +524,30 @@ class KleeneCompiler:
         finally:
             self.depth = depth
         return binder(n.kind, coll, body, n.span)
+
+
+def compare_unknown(op: str, a, b, left_range: Fn | None, right_range: Fn | None, c, loc):
+    """A comparison with an unknown operand: decided when that operand is counted and its range decides
+    (see counting.py), else unknown, missing what the operands miss."""
+    for value, other, count_range, on_left in ((a, b, left_range, True), (b, a, right_range, False)):
+        if count_range is not None and type(value) is Unknown and type(other) is not Unknown:
+            span = count_range(c, loc)
+            if span is not None:
+                d = decide(op, span[0], span[1], other, on_left)
+                if d is not None:
+                    return d
+    return union(a, b)
+
+
+def counted_compare(op: str, l: Fn, r: Fn, left_range: Fn | None, right_range: Fn | None) -> Fn:
+    test = COMPARE[op]
+
+    def compare(c, loc):
+        a, b = l(c, loc), r(c, loc)
+        if type(a) is Unknown or type(b) is Unknown:
+            return compare_unknown(op, a, b, left_range, right_range, c, loc)
+        return test(a, b)
+    return compare
 
 
 def today(c, loc):

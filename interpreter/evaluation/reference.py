@@ -22,6 +22,7 @@ from .. import syntax as A
 from ..builtins import BUILTINS, EvalError
 from ..typesys import DATE, NUMBER
 from ..values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
+from .counting import counted, decide
 from .errors import COMPARE, EvalFailure
 from .rules import combine_exceptions, exceptions_of, in_force
 
@@ -189,8 +190,30 @@ class Reference:
         a = self.eval(n.left, ctx, loc)
         b = self.eval(n.right, ctx, loc)
         if type(a) is Unknown or type(b) is Unknown:
+            for side, value, other, on_left in ((n.left, a, b, True), (n.right, b, a, False)):
+                if type(value) is Unknown and type(other) is not Unknown:
+                    span = self.count_range(side, ctx, loc)
+                    if span is not None:
+                        d = decide(n.op, span[0], span[1], other, on_left)
+                        if d is not None:
+                            return d
             return _union(a, b)
         return COMPARE[n.op](a, b)
+
+    def count_range(self, node: A.Node, ctx, loc) -> tuple[int, int] | None:
+        """For a counted expression (see counting.py) that is unknown: the least and the most it can be,
+        when its list is known."""
+        found = counted(self.checked, node)
+        if found is None:
+            return None
+        binder, in_rule = found
+        base = () if in_rule else loc
+        xs = self.eval(binder.collection, ctx, base)
+        if type(xs) is Unknown:
+            return None
+        values = [self.eval(binder.body, ctx, base + (x,)) for x in xs]
+        low = sum(1 for v in values if v is True)
+        return low, low + sum(1 for v in values if type(v) is Unknown)
 
     def e_BoolOp(self, n: A.BoolOp, ctx, loc):
         stop = n.op == "or"  # the value that decides: true for `or`, false for `and`

@@ -14,7 +14,8 @@ from ..values import Record, Unknown
 from .analysis import Analysis
 from .data import PLAIN_TYPES, display, jsonable, missing_names, plain, span_key, tri_status
 from .errors import COMPARE, EvalFailure
-from .kleene import KleeneCompiler, binder as kleene_binder, finish, if_closure, kleene2, kleene_n, union
+from .kleene import (KleeneCompiler, binder as kleene_binder, compare_unknown, finish, if_closure, kleene2, kleene_n,
+                     union)
 from .rules import combine_exceptions, exceptions_of, in_force
 from .strict import StrictCompiler
 
@@ -58,6 +59,10 @@ class TracedCompiler(KleeneCompiler):
         op = node.op if isinstance(node, A.Compare) else ("not in" if node.negated else "in")
         test = _RELATIONS[op]
         reading, label = self.analysis.parameters_only(node), self._label(node)
+        ranges = (None, None)
+        if isinstance(node, A.Compare):  # a counted operand's range, computed quietly
+            self.plain.depth, self.plain.policy = self.depth, self.policy
+            ranges = (self.plain.count_range(left), self.plain.count_range(right))
 
         def traced_comparison(c, loc):
             stack = c.stack
@@ -67,7 +72,16 @@ class TracedCompiler(KleeneCompiler):
             try:
                 a, da = left_operand(c, loc)
                 b, db = right_operand(c, loc)
-                v = union(a, b) if type(a) is Unknown or type(b) is Unknown else test(a, b)
+                if type(a) is Unknown or type(b) is Unknown:
+                    v = union(a, b)
+                    if ranges != (None, None):
+                        c.stack = [[]]  # the range is computed quietly
+                        try:
+                            v = compare_unknown(op, a, b, *ranges, c, loc)
+                        finally:
+                            c.stack = stack
+                else:
+                    v = test(a, b)
             finally:
                 stack.pop()
             status = "true" if v is True else "false" if v is False else tri_status(v)
