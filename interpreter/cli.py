@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from .diagnostics import Diagnostic, Span, has_errors
 from .engine import load
 from .facts import read_facts_file, read_facts_text
 from .loader import decode_text, parse_iso_date
+from .safetext import printable
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 
@@ -205,12 +207,23 @@ def docs(policies, out_dir, check):
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in pages.items():
-            (out / name).write_text(text, encoding="utf-8")
+            _write_page(out / name, text)
     except OSError as e:
-        click.echo(f"policy: cannot write to `{out_dir}`: {(e.strerror or 'error').lower()}", err=True)
+        where = printable(e.filename if isinstance(e.filename, str) else out_dir)
+        if e.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link planted where a page goes
+            click.echo(f"policy: `{where}` is a symbolic link; pages are not written through links", err=True)
+        else:
+            click.echo(f"policy: cannot write to `{where}`: {(e.strerror or 'error').lower()}", err=True)
         sys.exit(EXIT_FINDING)
     click.echo(f"wrote {len(pages)} pages to {out_dir}", err=True)
     sys.exit(EXIT_OK)
+
+
+def _write_page(path: Path, text: str):
+    """Write a page without following a symbolic link in its place (its target is left untouched)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _load_for_cases(policies, params_path, outcomes, fmt):
@@ -241,38 +254,55 @@ def _load_for_cases(policies, params_path, outcomes, fmt):
 
 
 def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume, worker_args):
-    from .batch import WorkerFailure, completed_lines, read_records, run_batch
+    from .batch import WorkerFailure, read_records, run_batch
+    from .runfile import OutputError, RunFileError, StdOut, fingerprint, open_out, same_file_problem
     if resume and not out_path:
         raise click.UsageError("--resume needs --out FILE")
-    skip = completed_lines(out_path) if resume else 0
-    try:
-        out = open(out_path, "a" if resume else "w", encoding="utf-8") if out_path else sys.stdout
-    except OSError as e:
-        click.echo(f"policy: cannot write `{out_path}`: {(e.strerror or 'error').lower()}", err=True)
-        sys.exit(EXIT_FINDING)
+    kept = None
+    if out_path:
+        problem = same_file_problem(out_path, facts_path, kind)
+        if problem:
+            raise click.UsageError(printable(problem))
+        policies, params_path, _, outcomes, _ = worker_args
+        print_ = fingerprint(pset.files, params_path, as_of or _dt.date.today(), outcomes, explain, facts_path, kind)
+        try:
+            out, kept = open_out(out_path, print_, resume)
+        except RunFileError as e:
+            raise click.UsageError(printable(str(e))) from None
+        except OSError as e:
+            click.echo(f"policy: cannot write `{printable(out_path)}`: {(e.strerror or 'error').lower()}", err=True)
+            sys.exit(EXIT_FINDING)
+    else:
+        out = StdOut(sys.stdout)
+    skip = kept.count if kept else 0
     progress = None
     if sys.stderr.isatty():
         def progress(n):
             if n % 500 == 0:
                 click.echo(f"\r{n} cases", err=True, nl=False)
     try:
-        records = read_records(facts_path, kind, pset.inputs, parse_lines=jobs == 1)
-        summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
-                            skip=skip, progress=progress, worker_args=worker_args)
+        try:
+            records = read_records(facts_path, kind, pset.inputs, parse_lines=jobs == 1)
+            summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
+                                skip=skip, progress=progress, worker_args=worker_args)
+        finally:
+            out.close()
+    except OutputError as e:
+        click.echo(f"policy: {printable(str(e))}", err=True)
+        sys.exit(EXIT_FINDING)
     except OSError as e:
-        click.echo(f"policy: cannot read `{facts_path}`: {(e.strerror or 'error').lower()}", err=True)
+        click.echo(f"policy: cannot read `{printable(facts_path)}`: {(e.strerror or 'error').lower()}", err=True)
         sys.exit(EXIT_FINDING)
     except WorkerFailure as e:
         resume_hint = "; the result lines written are complete: --resume carries on from them" if out_path else ""
         click.echo(f"policy: {e}{resume_hint}", err=True)
         sys.exit(EXIT_FINDING)
-    finally:
-        if out is not sys.stdout:
-            out.close()
     if progress is not None:
         click.echo("\r", err=True, nl=False)
     if skip:
-        click.echo(f"resumed after {skip} cases already in {out_path}", err=True)
+        click.echo(f"resumed after {skip} cases already in {printable(out_path)}", err=True)
+        kept.summary.merge(summary)
+        summary = kept.summary
     click.echo(summary.render(), err=True)
     sys.exit(EXIT_FINDING if summary.bad else EXIT_OK)
 
