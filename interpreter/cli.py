@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
-from .diagnostics import Diagnostic, Span, has_errors
+from .diagnostics import Diagnostic, Span, cap_per_file, has_errors
+from .limits import LIMITS
 from .engine import load
-from .facts import read_facts_file, read_facts_text
-from .loader import decode_text, parse_iso_date
+from .facts import read_facts_file, read_facts_text, read_stdin
+from .loader import parse_iso_date
 from .safetext import printable
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
@@ -33,10 +34,11 @@ class DateType(click.ParamType):
 
 
 def _emit_diagnostics(diags: list[Diagnostic], fmt: str, sources: SourceCache, extra: dict | None = None):
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    diags = cap_per_file(diags, LIMITS.diagnostics_per_file)
     if fmt == "json":
-        doc = {"diagnostics": [d.to_dict() for d in diags],
-               "errors": sum(1 for d in diags if d.is_error),
-               "warnings": sum(1 for d in diags if not d.is_error)}
+        doc = {"diagnostics": [d.to_dict() for d in diags], "errors": errors, "warnings": warnings}
         doc.update(extra or {})
         click.echo(to_json(doc))
     elif fmt == "github":
@@ -63,9 +65,11 @@ def cli():
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people (on stderr), json or github workflow annotations for machines (on stdout).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def validate(paths, fmt, strict):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def validate(paths, fmt, strict, follow_outside):
     """Check policy files and directories (recursively) without evaluating anything."""
-    result = load(paths)
+    result = load(paths, follow_outside)
     diags = result.diagnostics
     failed = has_errors(diags) or (strict and bool(diags))
     n_files = len(result.files)
@@ -91,7 +95,9 @@ def validate(paths, fmt, strict):
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Batch: evaluate in N processes (output order is kept).")
 @click.option("--resume", is_flag=True, help="Batch: continue an interrupted run into the same --out file.")
-def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_path, jobs, resume):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_path, jobs, resume, follow_outside):
     """Decide the outcomes of POLICIES for one applicant's facts, or for a caseload.
 
     FILE is one facts document (YAML or JSON), or a caseload: JSON Lines
@@ -100,7 +106,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     line per case, in input order.
     """
     from .batch import batch_kind
-    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, fmt)
+    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, fmt, follow_outside)
     kind = batch_kind(facts_path)
     if kind is not None:
         _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume,
@@ -109,7 +115,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     if out_path or resume or jobs != 1:
         raise click.UsageError("--out, --jobs and --resume are for caseloads (.jsonl, .csv or a directory of facts files)")
     if facts_path == "-":
-        text, diags = decode_text(sys.stdin.buffer.read(), "<stdin>")
+        text, diags = read_stdin()
         raw, locator = None, None
         if text is not None:
             sources.texts["<stdin>"] = text
@@ -182,7 +188,7 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
             with open(save_path, "w", encoding="utf-8") as fh:
                 fh.write(dump_facts(interview.raw))
         except OSError as e:
-            click.echo(f"policy: cannot write `{save_path}`: {(e.strerror or 'error').lower()}", err=True)
+            click.echo(f"policy: cannot write `{printable(save_path)}`: {(e.strerror or 'error').lower()}", err=True)
             sys.exit(EXIT_FINDING)
         click.echo(f"facts saved to {save_path}", err=True)
     sys.exit(EXIT_OK)
@@ -202,7 +208,7 @@ def docs(policies, out_dir, check):
         stale = [name for name, text in pages.items()
                  if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
         for name in stale:
-            click.echo(f"{out / name}: stale; run `policy docs {' '.join(policies)} --out {out_dir}`", err=True)
+            click.echo(printable(f"{out / name}: stale; run `policy docs {' '.join(policies)} --out {out_dir}`"), err=True)
         sys.exit(EXIT_FINDING if stale else EXIT_OK)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -226,10 +232,10 @@ def _write_page(path: Path, text: str):
         fh.write(text)
 
 
-def _load_for_cases(policies, params_path, outcomes, fmt):
+def _load_for_cases(policies, params_path, outcomes, fmt, follow_outside=False):
     """Load and check the policies, apply --params, resolve --outcome; exits with diagnostics on failure."""
     sources = SourceCache()
-    result = load(policies)
+    result = load(policies, follow_outside)
     if not result.ok:
         _emit_diagnostics([d for d in result.diagnostics if d.is_error], "json" if fmt == "json" else "text", sources)
         sys.exit(EXIT_FINDING)
@@ -249,7 +255,7 @@ def _load_for_cases(policies, params_path, outcomes, fmt):
             full = [f"{p}.{o}" for p, o in pset.outcome_names()]
             hint = difflib.get_close_matches(unknown[0], full + [o for _, o in pset.outcome_names()], n=1)
             guess = f"did you mean `{hint[0]}`? " if hint else ""
-            raise click.UsageError(f"no outcome matches `{unknown[0]}`; {guess}outcomes are: {', '.join(full)}")
+            raise click.UsageError(printable(f"no outcome matches `{unknown[0]}`; {guess}outcomes are: {', '.join(full)}"))
     return pset, selection, sources
 
 
@@ -313,15 +319,18 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
 @click.option("--coverage", is_flag=True, help="Report, per policy, the conditions never seen true or never seen false.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="N",
               help="Fail when a policy's condition coverage is below N percent (implies --coverage).")
-def test_(paths, junit_path, coverage, min_coverage):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def test_(paths, junit_path, coverage, min_coverage, follow_outside):
     """Run test files (*.test.yaml) found under PATHS and compare the decisions."""
     from .testing import run_tests
     from .render import render_junit, render_test_run_text
     coverage = coverage or min_coverage is not None
-    run = run_tests(paths, coverage=coverage)
+    run = run_tests(paths, coverage=coverage, follow_outside=follow_outside)
     diags = run.all_diagnostics
     if diags:
-        click.echo(render_diagnostics_text(diags, SourceCache(), use_color(sys.stderr)), err=True)
+        click.echo(render_diagnostics_text(cap_per_file(diags, LIMITS.diagnostics_per_file), SourceCache(),
+                                           use_color(sys.stderr)), err=True)
     click.echo(render_test_run_text(run, coverage, use_color(sys.stdout)), nl=False)
     failed = not run.ok
     if min_coverage is not None:
@@ -335,7 +344,7 @@ def test_(paths, junit_path, coverage, min_coverage):
             with open(junit_path, "w", encoding="utf-8") as fh:
                 fh.write(render_junit(run))
         except OSError as e:
-            click.echo(f"policy: cannot write `{junit_path}`: {(e.strerror or 'error').lower()}", err=True)
+            click.echo(f"policy: cannot write `{printable(junit_path)}`: {(e.strerror or 'error').lower()}", err=True)
             sys.exit(EXIT_FINDING)
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 

@@ -21,15 +21,18 @@ class SourceCache:
 
     def __init__(self, texts: dict[str, str] | None = None):
         self.texts = dict(texts or {})
+        self._lines: dict[str, list[str]] = {}  # split once per file: rendering stays linear
 
     def line(self, file: str, n: int) -> str | None:
-        if file not in self.texts:
-            try:
-                with open(file, "rb") as fh:
-                    self.texts[file] = fh.read(5_000_001).decode("utf-8", errors="replace")
-            except OSError:
-                self.texts[file] = ""
-        lines = self.texts[file].splitlines()
+        lines = self._lines.get(file)
+        if lines is None:
+            if file not in self.texts:
+                try:
+                    with open(file, "rb") as fh:
+                        self.texts[file] = fh.read(5_000_001).decode("utf-8", errors="replace")
+                except OSError:
+                    self.texts[file] = ""
+            lines = self._lines[file] = self.texts[file].splitlines()
         return lines[n - 1] if 0 < n <= len(lines) else None
 
 
@@ -46,7 +49,7 @@ def render_diagnostic(d: Diagnostic, sources: SourceCache, color: bool = False) 
     sev = st(d.severity, "1;31" if d.is_error else "1;33")
     head = f"{printable(str(d.span))}: " if d.span else ""
     out = [f"{head}{sev}[{d.code}]: {printable(d.message)}"]
-    if d.span is not None:
+    if d.span is not None and d.code != "outside-tree":  # that file is not to be read, not even for a line
         src = sources.line(d.span.file, d.span.line)
         if src is not None and src.strip():
             src = src.replace("\t", " ")
