@@ -88,6 +88,11 @@ class _FactChecker:
             return Span.point(self.file, 1, 1)
         return self.loc.key_span(path) or self.loc.nearest_span(path)
 
+    @property
+    def full(self) -> bool:
+        """No more diagnostics are made: a hint (a did-you-mean search) is not worth computing."""
+        return len(self.diags) >= MAX_DIAGNOSTICS
+
     def err(self, code: str, message: str, path: tuple, help: str | None = None, key: bool = False):
         if len(self.diags) >= MAX_DIAGNOSTICS:
             if not self.more:
@@ -182,7 +187,7 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
                 fc.err("fact-too-large", f"fact `{_path_name(path)}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
                 return _BAD
             if allowed and v not in allowed:
-                hint = difflib.get_close_matches(v, allowed, n=1)
+                hint = None if fc.full else difflib.get_close_matches(v, allowed, n=1)
                 fc.err("fact-value", f"fact `{_path_name(path)}` is `{v}`, not one of: " + ", ".join(allowed), path,
                        help=f"did you mean `{hint[0]}`?" if hint else None)
                 return _BAD
@@ -229,7 +234,7 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
             for k, x in v.items():
                 check = fields.get(k)
                 if check is None:
-                    hint = difflib.get_close_matches(k, names, n=1)
+                    hint = None if fc.full else difflib.get_close_matches(k, names, n=1)
                     fc.err("unknown-fact", f"`{_path_name(path)}` has no field `{k}`", path + (k,),
                            help=f"did you mean `{hint[0]}`?" if hint else "fields: " + ", ".join(names), key=True)
                     bad = True
@@ -286,7 +291,7 @@ def check_facts(raw: Any, inputs: dict[str, InputDecl], loc: Locator | None = No
         name = str(name)
         decl = inputs.get(name)
         if decl is None:
-            hint = difflib.get_close_matches(name, list(inputs), n=1)
+            hint = None if fc.full else difflib.get_close_matches(name, list(inputs), n=1)
             fc.err("unknown-fact", f"unknown fact `{name}`: no policy in the set declares it", (name,),
                    help=f"did you mean `{hint[0]}`?" if hint else None, key=True)
             continue

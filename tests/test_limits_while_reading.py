@@ -105,3 +105,12 @@ def test_a_long_and_chain_is_checked_in_linear_work(tmp_path, monkeypatch):
                       "    expr: >-\n      " + " and ".join(["a"] * n) + "\noutcomes:\n  o: {label: o, when: r}\n")
     assert load([str(policy)]).ok
     assert calls <= 4 * n, calls
+
+
+def test_range_is_bounded(evaluate):
+    """docs/security.md: `range()` makes at most 10,000 items; more is a located `invalid-argument`."""
+    ok = evaluate({"n": "number"}, "len(range(0, n)) == 10000", {"n": 10_000})
+    assert ok.status == "applies"
+    r = evaluate({"n": "number"}, "len(range(0, n)) > 0", {"n": 10_001})
+    assert r.status == "error"
+    assert [(d.code, d.span.line, d.span.column) for d in r.diagnostics] == [("invalid-argument", 9, 11)]
