@@ -103,7 +103,7 @@ def render_diagnostics_github(diags: list[Diagnostic]) -> str:
         props = [f"title={_gh_escape(d.code, True)}"]
         if d.span:
             s = d.span
-            props = [f"file={_gh_escape(s.file, True)}", f"line={s.line}", f"col={s.column}",
+            props = [f"file={_gh_escape(printable(s.file), True)}", f"line={s.line}", f"col={s.column}",
                      f"endLine={s.end_line}", f"endColumn={s.end_column}"] + props
         msg = printable(d.message + (f" ({d.help})" if d.help else ""))
         lines.append(f"::{level} {','.join(props)}::{_gh_escape(msg)}")
