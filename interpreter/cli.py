@@ -147,13 +147,15 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID", help="Only this outcome (repeatable), as for eval.")
 @click.option("--params", "params_path", metavar="FILE", default=None, help="Parameter overrides, as for eval.")
 @click.option("--save", "save_path", metavar="FILE", default=None, help="Save the facts gathered as a facts file.")
-def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def ask(policies, facts_path, as_of, outcomes, params_path, save_path, follow_outside):
     """Interview: ask only the questions that can still change an outcome, most useful first.
 
     An empty answer or Ctrl-D stops; decisions are shown as soon as they are settled.
     """
     from .ask import Interview, dump_facts
-    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text")
+    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text", follow_outside)
     raw = {}
     if facts_path:
         raw_in, locator, diags = read_facts_file(facts_path)
@@ -198,10 +200,12 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, metavar="DIR", help="Directory to write the pages to.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the pages in DIR are not what would be written.")
-def docs(policies, out_dir, check):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def docs(policies, out_dir, check, follow_outside):
     """Write one Markdown page per policy, and an index, for people who never read YAML."""
     from .pages import render_pages
-    pset, _, _ = _load_for_cases(policies, None, (), "text")
+    pset, _, _ = _load_for_cases(policies, None, (), "text", follow_outside)
     pages = render_pages(pset)
     out = Path(out_dir)
     if check:

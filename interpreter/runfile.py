@@ -92,14 +92,17 @@ _WHAT = {"policies": "another policy set (the policy files differ)", "params": "
 
 
 def same_file_problem(out_path: str, facts_path: str, kind: str) -> str | None:
-    """Why `out_path` cannot be written while `facts_path` is read: it is the input, or inside an input folder."""
-    if facts_path == "-" or not os.path.exists(out_path):
-        if kind == "dir" and Path(out_path).suffix in _facts_suffixes() and \
-                os.path.realpath(os.path.dirname(os.path.abspath(out_path))) == os.path.realpath(facts_path):
+    """Why `out_path` cannot be written while `facts_path` is read: it is the input (or a link to it),
+    or a facts file inside the input folder."""
+    if facts_path == "-":
+        return None
+    if kind == "dir":
+        folder = os.path.realpath(os.path.dirname(os.path.abspath(out_path)))
+        if Path(out_path).suffix in _facts_suffixes() and folder == os.path.realpath(facts_path):
             return f"--out `{out_path}` would be read as a case of `{facts_path}`"
         return None
     try:
-        if os.path.samefile(out_path, facts_path):
+        if os.path.exists(out_path) and os.path.samefile(out_path, facts_path):
             return f"--out `{out_path}` is the input file `{facts_path}`; the cases would be overwritten"
     except OSError:
         return None

@@ -61,3 +61,20 @@ def test_a_test_files_policies_path_is_relative_to_the_test_file(runner, tmp_pat
     r = runner.invoke(cli, ["test", str(sub / "q.test.yaml")])
     assert r.exit_code == 0, r.output
     assert "1 passed, 0 failed" in r.stdout
+
+
+def test_eval_and_docs_refuse_a_link_out_of_the_tree_unless_asked(runner, tmp_path):
+    tree, outside = _trees(tmp_path)
+    (outside / "secret.yaml").write_text(SECRET.replace("t.secret", "t.other"))
+    os.symlink(outside / "secret.yaml", tree / "link.yaml")
+    facts = tmp_path / "f.yaml"
+    facts.write_text("a: true\n")
+    r = runner.invoke(cli, ["eval", str(tree), "--facts", str(facts), "--as-of", "2026-03-01"])
+    assert r.exit_code == 1 and "error[outside-tree]" in r.stderr
+    r = runner.invoke(cli, ["eval", str(tree), "--facts", str(facts), "--as-of", "2026-03-01", "--follow-outside"])
+    assert r.exit_code == 0, r.output
+    assert "t.other / o" in r.stdout
+    pages = tmp_path / "pages"
+    assert runner.invoke(cli, ["docs", str(tree), "--out", str(pages)]).exit_code == 1
+    assert runner.invoke(cli, ["docs", str(tree), "--out", str(pages), "--follow-outside"]).exit_code == 0
+    assert (pages / "t-other.md").is_file()
