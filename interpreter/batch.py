@@ -24,7 +24,7 @@ from .facts import read_facts_text
 from .loader import parse_iso_date, read_source
 from .render import to_json
 
-__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch", "completed_lines"]
+__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
@@ -472,18 +472,6 @@ class Summary:
                        + (f", {t['not_in_force']} not in force" if t.get("not_in_force") else "")
                        + (f", {t['error']} errors" if t.get("error") else ""))
         return "\n".join(out)
-
-
-def completed_lines(path: str) -> int:
-    """For --resume: the number of complete result lines in `path`; a partial last line is cut off."""
-    if not os.path.exists(path):
-        return 0
-    with open(path, "rb+") as fh:
-        data = fh.read()
-        end = data.rfind(b"\n") + 1
-        if end != len(data):
-            fh.truncate(end)
-    return data[:end].count(b"\n")
 
 
 # ---------------------------------------------------------------- worker processes
