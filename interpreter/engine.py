@@ -417,15 +417,16 @@ class PolicySet:
         return out
 
 
-def load(paths: Iterable[str] | str) -> LoadResult:
+def load(paths: Iterable[str] | str, follow_outside: bool = False) -> LoadResult:
     """Load, check and compile the policies under the given files or directories.
 
     Returns a LoadResult whose `policy_set` is None when any error was found;
-    `diagnostics` holds every error and warning, sorted by position.
+    `diagnostics` holds every error and warning, sorted by position. A file in a directory given
+    that is a symbolic link out of that directory is an `outside-tree` error unless `follow_outside`.
     """
     if isinstance(paths, str):
         paths = [paths]
-    files, diags, implied = discover(paths)
+    files, diags, implied = discover(paths, follow_outside)
     policies, shared, ds = load_files(files, implied)
     diags += ds
     if not has_errors(diags) and not policies:

@@ -9,6 +9,7 @@ from .engine import PolicySet
 from .model import ParamDecl, Policy, RuleDecl
 from . import syntax as A
 from .printer import format_value, to_text
+from .safetext import printable
 
 __all__ = ["render_pages"]
 
@@ -231,4 +232,9 @@ def render_pages(pset: PolicySet) -> dict[str, str]:
         outcomes = ", ".join(f"`{o}`" for o in p.outcomes) or "(none: rules only)"
         index.append(f"| [`{pid}`]({_slug(pid)}.md) | {_cell(p.title)} | {outcomes} |")
     pages["index.md"] = "\n".join(index) + "\n"
-    return pages
+    return {name: _safe(text) for name, text in pages.items()}
+
+
+def _safe(page: str) -> str:
+    """A page whose lines hold no character that acts on a terminal or cannot be written as UTF-8."""
+    return "\n".join(printable(line) for line in page.split("\n"))

@@ -14,6 +14,7 @@ from .diagnostics import Diagnostic, Span, has_errors
 from .engine import LoadResult, OutcomeResult, PolicySet, load
 from .loader import read_source, schema_check
 from .printer import format_value
+from .trees import inside, outside_tree, split_outside
 
 __all__ = ["TEST_SUFFIXES", "discover_tests", "CaseResult", "FileResult", "Coverage", "TestRun", "run_tests"]
 
@@ -187,24 +188,32 @@ def _compare(sel: str, r: OutcomeResult, want: Any) -> list[str]:
     return fails
 
 
-def run_tests(paths: Iterable[str], coverage: bool = False) -> TestRun:
-    """Run every test file under the paths; returns the results and, when asked, condition coverage."""
+def run_tests(paths: Iterable[str], coverage: bool = False, follow_outside: bool = False) -> TestRun:
+    """Run every test file under the paths; returns the results and, when asked, condition coverage.
+
+    The tree being checked is the current directory and the paths given (a file's folder). Unless
+    `follow_outside`, a test file whose `policies:` leads out of it, and a file reached through a
+    symbolic link out of the folder given, are `outside-tree` errors."""
     run = TestRun()
     paths = list(paths)
     files, run.diagnostics = discover_tests(paths)
+    if not follow_outside:
+        files, outside = split_outside(files, [p if Path(p).is_dir() else str(Path(p).parent) for p in paths])
+        run.diagnostics += [outside_tree(f, str(Path(f).parent)) for f in outside]
+    trees = None if follow_outside else [os.getcwd()] + [p if Path(p).is_dir() else str(Path(p).parent) for p in paths]
     cache: dict[tuple, LoadResult] = {}
     if coverage:  # policies under the paths count even when no test reaches them
         dirs = [p for p in paths if Path(p).is_dir()]
         if dirs:
-            under = load(dirs)
+            under = load(dirs, follow_outside)
             if under.ok:
                 run.coverage.add_universe(under.policy_set)
     for f in files:
-        run.files.append(_run_file(f, cache, run.coverage if coverage else None))
+        run.files.append(_run_file(f, cache, run.coverage if coverage else None, trees))
     return run
 
 
-def _run_file(path: str, cache: dict, coverage: Coverage | None) -> FileResult:
+def _run_file(path: str, cache: dict, coverage: Coverage | None, trees: list[str] | None = None) -> FileResult:
     res = FileResult(path)
     text, diags = read_source(path)
     if text is None:
@@ -222,9 +231,15 @@ def _run_file(path: str, cache: dict, coverage: Coverage | None) -> FileResult:
     base = Path(path).parent
     targets = doc.get("policies") or "."
     targets = [targets] if isinstance(targets, str) else targets
-    resolved = tuple(str((base / t)) for t in targets)
+    resolved = tuple(str((base / t)) for t in targets)  # relative to the test file
+    if trees is not None:
+        outside = [t for t in resolved if not inside(t, trees)]
+        if outside:
+            res.diagnostics = [outside_tree(t, None, loc.nearest_span(("policies",)))
+                               for t in outside]
+            return res
     if resolved not in cache:
-        cache[resolved] = load(list(resolved))
+        cache[resolved] = load(list(resolved), trees is None)
     loaded = cache[resolved]
     if not loaded.ok:
         res.diagnostics = [d for d in loaded.diagnostics if d.is_error] or loaded.diagnostics
