@@ -147,11 +147,12 @@ class _Case:
     """One evaluation's state, read by the closures: the facts, the date, the parameter tables, the rules
     computed so far by each kind of closure; and when tracing, the event `stack`, `converted` values,
     the coverage set `seen`, and a binder's `items`."""
-    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen", "converted", "items")
+    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen", "converted", "items", "steps")
 
     def __init__(self, facts, as_of: _dt.date, params, seen: set | None = None):
         self.facts, self.as_of, self.params, self.seen = facts, as_of, params, seen
         self.memo, self.strict_memo = None, {}  # `memo` made by the first three-valued decision
+        self.steps = 0  # the evaluation budget spent by the decision under way (evaluation/budget.py)
 
 
 @dataclass
@@ -320,6 +321,7 @@ class PolicySet:
                 results.append(o.result("not_in_force"))
                 continue
             if o.strict_when is not None:  # the two-valued fast path first: it decides or gives up
+                case.steps = 0
                 try:
                     v = o.strict_when(case, ())
                     if v is True:
@@ -341,6 +343,7 @@ class PolicySet:
     def _decide(self, case: _Case, o: _Chosen, trace: bool) -> OutcomeResult:
         """The decision of the three-valued (or traced) closures, with what is missing and every error."""
         res = o.result("undetermined")
+        case.steps = 0
         if trace:  # each outcome's trace shows its rules in full: no rule is taken from another's memo
             case.memo, case.stack, case.converted = {}, [[]], {}
         elif case.memo is None:  # shared by the outcomes of this case

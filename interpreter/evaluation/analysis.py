@@ -196,6 +196,7 @@ class _NoCase:
     def __init__(self, params):
         self.rules = {}
         self.params = params
+        self.steps = 0
 
 
 def _field_units(checked) -> dict[str, str]:

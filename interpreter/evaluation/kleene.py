@@ -14,9 +14,10 @@ from typing import Any, Callable
 
 from .. import syntax as A
 from ..builtins import BUILTINS, EvalError
-from ..typesys import DATE, NUMBER
+from ..typesys import DATE, NUMBER, STRING
 from ..values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
 from .analysis import NOT_CONSTANT, Analysis
+from .budget import STEPS, join_strings, over_budget
 from .counting import counted, decide
 from .errors import COMPARE, EvalFailure
 from .rules import combine_exceptions, exceptions_of, in_force
@@ -118,8 +119,10 @@ def binary_op(types: dict, n: A.Binary) -> Callable:
             except (OverflowError, ValueError):
                 raise EvalFailure("date-out-of-range", "the date falls outside the years 1 to 9999", span)
         return date_op
+    if lt == STRING:
+        return join_strings(span)
     if n.op == "+":
-        return lambda a, b: a + b  # noqa: E731 - durations, strings
+        return lambda a, b: a + b  # noqa: E731 - durations
     return lambda a, b: a - b  # noqa: E731
 
 
@@ -581,6 +584,9 @@ def binder(kind: str, coll: Fn, body: Fn, span) -> Fn:
             xs = coll(c, loc)
             if type(xs) is Unknown:
                 return xs
+            c.steps += len(xs)
+            if c.steps > STEPS:
+                raise over_budget(span)
             unknown = None
             for x in xs:
                 v = body(c, loc + (x,))
@@ -595,6 +601,9 @@ def binder(kind: str, coll: Fn, body: Fn, span) -> Fn:
             xs = coll(c, loc)
             if type(xs) is Unknown:
                 return xs
+            c.steps += len(xs)
+            if c.steps > STEPS:
+                raise over_budget(span)
             unknown = None
             for x in xs:
                 v = body(c, loc + (x,))
@@ -609,6 +618,9 @@ def binder(kind: str, coll: Fn, body: Fn, span) -> Fn:
         xs = coll(c, loc)
         if type(xs) is Unknown:
             return xs
+        c.steps += len(xs)
+        if c.steps > STEPS:
+            raise over_budget(span)
         values, unknown = [], None
         for x in xs:
             v = body(c, loc + (x,))

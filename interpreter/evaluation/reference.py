@@ -20,8 +20,9 @@ from decimal import Decimal
 
 from .. import syntax as A
 from ..builtins import BUILTINS, EvalError
-from ..typesys import DATE, NUMBER
+from ..typesys import DATE, NUMBER, STRING
 from ..values import DECIMAL_CONTEXT, Duration, Record, Unknown, add_duration
+from .budget import STEPS, join_strings, over_budget
 from .counting import counted, decide
 from .errors import COMPARE, EvalFailure
 from .rules import combine_exceptions, exceptions_of, in_force
@@ -47,6 +48,7 @@ class _Context:
     def __init__(self, facts, as_of: _dt.date, params):
         self.facts, self.as_of, self.params = facts, as_of, params
         self.rules: dict = {}   # (policy, rule) -> value or EvalFailure
+        self.steps = 0          # the budget spent by the outcome being decided
 
 
 class Reference:
@@ -66,6 +68,7 @@ class Reference:
                 if (p.in_force_from and as_of < p.in_force_from) or (p.in_force_until and as_of > p.in_force_until):
                     res.status = "not_in_force"
                     continue
+                ctx.steps = 0
                 try:
                     v = self.rule(ctx, pid, "outcome:" + name)
                 except EvalFailure as e:
@@ -184,7 +187,9 @@ class Reference:
                 return add_duration(d, dur if n.op == "+" else -dur)
             except (OverflowError, ValueError):
                 raise EvalFailure("date-out-of-range", "the date falls outside the years 1 to 9999", n.span)
-        return a + b if n.op == "+" else a - b  # strings, durations
+        if lt == STRING:
+            return join_strings(n.span)(a, b)
+        return a + b if n.op == "+" else a - b  # durations
 
     def e_Compare(self, n: A.Compare, ctx, loc):
         a = self.eval(n.left, ctx, loc)
@@ -285,6 +290,9 @@ class Reference:
         xs = self.eval(n.collection, ctx, loc)
         if type(xs) is Unknown:
             return xs
+        ctx.steps += len(xs)  # the budget (budget.py): a resource limit, not meaning
+        if ctx.steps > STEPS:
+            raise over_budget(n.span)
         unknown = None
         results = []  # (item, body value) of the items whose body is known
         for x in xs:

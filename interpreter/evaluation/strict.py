@@ -25,6 +25,7 @@ from ..builtins import BUILTINS
 from ..typesys import ListT, NUMBER
 from ..values import DECIMAL_CONTEXT, Unknown
 from .analysis import NOT_CONSTANT
+from .budget import STEPS
 from .errors import COMPARE
 from .kleene import KleeneCompiler, binary_op, binder as kleene_binder, constant, per_date, today
 
@@ -47,6 +48,18 @@ def fact(name: str) -> Fn:
         return c.facts[name]  # KeyError when the fact is not given: the three-valued path says which
     fact.fact = name  # read inline by `call`
     return fact
+
+
+def budgeted(coll: Fn) -> Fn:
+    """A binder's list, its items counted against the evaluation budget: past it, the fast path gives up
+    (and the three-valued closures report the error)."""
+    def items(c, loc):
+        xs = coll(c, loc)
+        c.steps += len(xs)
+        if c.steps > STEPS:
+            raise Fallback
+        return xs
+    return items
 
 
 def local_field(depth: int, name: str) -> Fn:
@@ -556,6 +569,8 @@ class StrictCompiler(KleeneCompiler):
     def c_Binder(self, n: A.Binder) -> Fn:
         coll = self.c(n.collection)
         depth = self.depth
+        if depth > 0:  # a binder inside a binder: its items count against the budget (budget.py); one at the
+            coll = budgeted(coll)  # top goes through at most one list of the facts or of a range, and is not counted
         self.depth += 1
         try:
             body = self.c(n.body)

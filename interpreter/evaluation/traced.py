@@ -12,6 +12,7 @@ from .. import syntax as A
 from ..printer import format_value, to_text
 from ..values import Record, Unknown
 from .analysis import Analysis
+from .budget import STEPS, over_budget
 from .data import PLAIN_TYPES, display, jsonable, missing_names, plain, span_key, tri_status
 from .errors import COMPARE, EvalFailure
 from .kleene import (KleeneCompiler, binder as kleene_binder, compare_unknown, finish, if_closure, kleene2, kleene_n,
@@ -338,6 +339,9 @@ class TracedCompiler(KleeneCompiler):
             xs = coll(c, loc)
             if type(xs) is Unknown:
                 return xs
+            c.steps += len(xs)
+            if c.steps > STEPS:
+                raise over_budget(span)
             if whole is not None and c.seen is None:
                 c.items = xs
                 try:
