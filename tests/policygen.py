@@ -141,7 +141,7 @@ class Gen:
     def e_lnum(self, g):
         return [
             lambda: f"[{g.expr(NUM)}, {g.expr(NUM)}]",
-            lambda: f"range({self.pick(['0', '1', 'i1'])}, {self.pick(['3', '0', 'i1 + 2'])})",
+            lambda: self.pick(["range(0, 3)", "range(1, 0)", "range(i1, i1 + 2)", "range(i1, 3)"]),  # short lists
             lambda: self.binder("map", NUM, over=self.pick([LNUM, LREC])),
             lambda: self.binder("filter", BOOL, over=LNUM),
         ]
