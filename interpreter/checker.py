@@ -128,6 +128,19 @@ class _Checker:
     def warn(self, code, message, span, help=None):
         self.diags.append(Diagnostic(code, message, span, "warning", help))
 
+    def _string_values(self, p: Policy) -> set[str]:
+        """The strings that the policy's inputs (and their fields) and parameters allow."""
+        found: set[str] = set()
+        specs = [d.spec for d in self.visible[p.id].values()]
+        while specs:
+            spec = specs.pop()
+            if isinstance(spec, dict):
+                found.update(v for v in spec.get("values") or () if isinstance(v, str))
+                specs.extend(v for v in spec.values() if isinstance(v, dict))
+        for param in p.params.values():
+            found.update(v for v in param.allowed or () if isinstance(v, str))
+        return found
+
     # -- names of a policy
     def local_names(self, p: Policy) -> dict[str, str]:
         names = {}
@@ -361,7 +374,10 @@ class _Checker:
             self.out.refs[id(n)] = Ref("today")
             return DATE
         candidates = [name for name, _ in env.locals] + list(self.local_names(p)) + list(p.uses) + ["today"]
-        self.error("unknown-name", f"unknown name `{n.name}`", n.span, _suggest(n.name, candidates))
+        help = _suggest(n.name, candidates)
+        if n.name in self._string_values(p):  # `status == retired`: a value of an input, written without quotes
+            help = f'write it as a string: "{n.name}"'
+        self.error("unknown-name", f"unknown name `{n.name}`", n.span, help)
         return ERROR
 
     def i_Field(self, n: A.Field, env: _Env):

@@ -149,7 +149,7 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
                 fc.err("fact-too-large", f"fact `{_path_name(path)}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
                 return _BAD
             if allowed and v not in allowed:
-                hint = difflib.get_close_matches(v, allowed, n=1)
+                hint = [a for a in allowed if a.casefold() == v.casefold()] or difflib.get_close_matches(v, allowed, n=1)
                 fc.err("fact-value", f"fact `{_path_name(path)}` is `{v}`, not one of: " + ", ".join(allowed), path,
                        help=f"did you mean `{hint[0]}`?" if hint else None)
                 return _BAD
