@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from .labels import fill_labels
 from .engine import Evaluation, PolicySet
 from .loader import parse_iso_date
 
@@ -54,7 +55,9 @@ class Interview:
     # ---- the loop
     def evaluate(self, trace: bool = False) -> Evaluation:
         facts, diags = self.pset.check_facts(self.raw)
-        return self.pset.evaluate(facts, self.as_of, self.selection, trace=trace)
+        evaluation = self.pset.evaluate(facts, self.as_of, self.selection, trace=trace)
+        fill_labels(evaluation, self.pset)
+        return evaluation
 
     def run(self) -> Evaluation:
         while True:

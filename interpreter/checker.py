@@ -10,6 +10,7 @@ import difflib
 from pathlib import Path
 from dataclasses import dataclass, field
 
+from .labels import PLACEHOLDER, labelled_decls, placeholders_of
 from . import syntax as A
 from .builtins import BUILTINS
 from .diagnostics import Diagnostic, Span
@@ -668,13 +669,24 @@ class _Checker:
             for name in p.outcomes:
                 self.rule_type(p.id, name, "outcome", p.outcomes[name].span)
         self._check_chain_depth()
+        for p in self.policies.values():  # `{alias.parameter}` in labels: a parameter of a policy used
+            for label, span in labelled_decls(p):
+                for m in PLACEHOLDER.finditer(label or ""):
+                    alias, dot, name = m.group(1).partition(".")
+                    other = self.policies.get(p.uses[alias][0]) if dot and alias in p.uses else None
+                    if other is not None and name not in other.params:
+                        self.error("template", f"`{{{m.group(1)}}}` in a label: policy `{other.id}` has no parameter "
+                                   f"`{name}`", span, _suggest(name, other.params))
+                    elif other is not None:
+                        self.used_params.add((other.id, name))
         for p in self.policies.values():
             used = self.used_inputs.get(p.id, set())
             for name, decl in p.inputs.items():
                 if name not in used:
                     self.warn("unused-input", f"input `{name}` is declared but never read", decl.span)
+            in_labels = placeholders_of(p)
             for name, decl in p.params.items():
-                if (p.id, name) not in self.used_params:
+                if (p.id, name) not in self.used_params and name not in in_labels:
                     self.warn("unused-parameter", f"parameter `{name}` is never used", decl.span)
         if self.policies:
             for s in self.shared:

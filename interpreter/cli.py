@@ -11,6 +11,7 @@ import click
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import load
 from .facts import read_facts_file, read_facts_text
+from .labels import fill_labels
 from .loader import decode_text, parse_iso_date
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
@@ -124,6 +125,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
         _emit_diagnostics(diags, "json" if fmt == "json" else "text", sources)
         sys.exit(EXIT_FINDING)
     evaluation = pset.evaluate(facts, as_of, selection, trace=True)
+    fill_labels(evaluation, pset)
     if fmt == "json":
         click.echo(to_json(evaluation.to_dict(trace=True)))
     else:

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
+from .labels import check_labels
 from .limits import LIMITS
 from .model import ExceptionDecl, Expr, Template, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
@@ -892,6 +893,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         result: Policy | SharedInputs = SharedInputs(path, b.inputs(doc.get("inputs"), None, ("inputs",)))
     else:
         result = b.policy(doc)
+        diags += check_labels(result, doc, loc, path)
     return result, diags + b.diags
 
 
