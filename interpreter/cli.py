@@ -63,11 +63,19 @@ def cli():
               help="text for people (on stderr), json or github workflow annotations for machines (on stdout).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(paths, fmt, strict):
-    """Check policy files and directories (recursively) without evaluating anything."""
-    result = load(paths)
-    diags = result.diagnostics
+    """Check policy files and directories (recursively) without evaluating anything.
+
+    Test files (*.test.yaml) under the directories, or named, are checked too:
+    their dates, facts and expected outcomes, against the policies they name.
+    """
+    from .testing import TEST_SUFFIXES, check_test_files
+    from .diagnostics import sort_diagnostics
+    policy_paths = [p for p in paths if not str(p).endswith(TEST_SUFFIXES)]
+    result = load(policy_paths) if policy_paths else None
+    test_files, test_diags = check_test_files(paths)
+    diags = sort_diagnostics((result.diagnostics if result else []) + test_diags)
     failed = has_errors(diags) or (strict and bool(diags))
-    n_files = len(result.files)
+    n_files = len(result.files if result else []) + len(test_files)
     _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed})
     if fmt == "text":
         click.echo(f"checked {n_files} file{'s' if n_files != 1 else ''}: {diagnostics_summary(diags)}", err=True)

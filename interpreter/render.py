@@ -398,7 +398,11 @@ def render_test_run_text(run, coverage: bool, color: bool = False) -> str:
     out.append("")
     files = len(run.files)
     n = len(run.cases)
-    out.append(f"{passed} passed, {failed} failed ({n} case{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''})")
+    broken = sum(1 for f in run.files if not f.cases and any(d.is_error for d in f.diagnostics))
+    not_run = f"; {broken} file{'s have' if broken != 1 else ' has'} errors and {'were' if broken != 1 else 'was'} not run" \
+        if broken else ""
+    out.append(f"{passed} passed, {failed} failed ({n} case{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+               f"{not_run})")
     return "\n".join(out) + "\n"
 
 
