@@ -403,6 +403,19 @@ def completed_lines(path: str) -> int:
     return data[:end].count(b"\n")
 
 
+def summarize_lines(path: str, lines: int) -> Summary:
+    """The summary of the first `lines` result lines of a file written before (for --resume)."""
+    summary = Summary()
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for _, text in zip(range(lines), fh):
+            try:
+                summary.add(json.loads(text))
+            except (ValueError, AttributeError):  # not a result line: counted as a bad record
+                summary.cases += 1
+                summary.bad += 1
+    return summary
+
+
 # ---------------------------------------------------------------- worker processes
 
 _worker: dict = {}

@@ -18,6 +18,29 @@ from .render import (SourceCache, render_result_text, diagnostics_summary, rende
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE = 0, 1, 2
 
+# The end of each command's --help: its exit codes and how dates are written (docs/cli.md shows the same).
+_DATES = "Dates are written YYYY-MM-DD, e.g. 2024-06-01"
+EPILOGS = {
+    "validate": ["0    no errors (warnings are allowed)", "1    at least one error; with --strict, at least one warning",
+                 "2    usage error", f"{_DATES} (in_force, steps, as_of of test cases)."],
+    "eval": ["0    evaluated, and no outcome (no record of a caseload) has an error",
+             "1    invalid policies, facts or parameters, or an outcome or record", "     with an error",
+             "2    usage error", "130  interrupted (Ctrl-C)", f"{_DATES} (--as-of, facts, as_of of a case)."],
+    "test": ["0    every case passed, and coverage is at least --min-coverage",
+             "1    a case failed, a test file or its policies have errors, or", "     coverage is below --min-coverage",
+             "2    usage error", f"{_DATES} (as_of and facts of the cases)."],
+    "ask": ["0    the interview ended: every outcome decided, or no more answers",
+            "1    invalid policies, parameters or starting facts", "2    usage error",
+            "130  interrupted (Ctrl-C); with --save, the answers so far are saved", f"{_DATES} (--as-of, answers)."],
+    "docs": ["0    pages written, or with --check, the pages are up to date",
+             "1    invalid policies, stale pages (--check), or a page cannot be written", "2    usage error",
+             f"{_DATES} (in the policy files)."],
+}
+
+
+def _epilog(command: str) -> str:
+    return "\b\nExit codes:\n" + "\n".join("  " + line for line in EPILOGS[command][:-1]) + "\n\n" + EPILOGS[command][-1]
+
 
 class DateType(click.ParamType):
     name = "DATE"
@@ -53,11 +76,12 @@ def cli():
     """Check and evaluate policies written as YAML files.
 
     Exit codes: 0 success, 1 a finding (invalid policy, bad facts, failing
-    evaluation), 2 a usage error.
+    evaluation), 2 a usage error, 130 interrupted (Ctrl-C). Dates are written
+    YYYY-MM-DD, e.g. 2024-06-01. `policy COMMAND --help` tells more.
     """
 
 
-@cli.command()
+@cli.command(epilog=_epilog("validate"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people (on stderr), json or github workflow annotations for machines (on stdout).")
@@ -76,17 +100,22 @@ def validate(paths, fmt, strict):
     diags = sort_diagnostics((result.diagnostics if result else []) + test_diags)
     failed = has_errors(diags) or (strict and bool(diags))
     n_files = len(result.files if result else []) + len(test_files)
-    _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed})
+    strict_codes = list(dict.fromkeys(d.code for d in diags if not d.is_error)) if strict and not has_errors(diags) else []
+    _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed, **({"failed_by": strict_codes} if strict_codes else {})})
     if fmt == "text":
         click.echo(f"checked {n_files} file{'s' if n_files != 1 else ''}: {diagnostics_summary(diags)}", err=True)
+        if strict_codes:
+            n = sum(1 for d in diags if not d.is_error)
+            click.echo(f"--strict: {'this warning fails' if n == 1 else f'these {n} warnings fail'} the run: "
+                       + ", ".join(strict_codes), err=True)
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 
-@cli.command("eval")
+@cli.command("eval", epilog=_epilog("eval"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--facts", "facts_path", required=True, metavar="FILE",
               help="Facts as YAML or JSON; - reads standard input.")
-@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date (default: today).")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date, YYYY-MM-DD (default: today).")
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID",
               help="Only this outcome: `policy.id`, `policy.id.outcome` or an outcome name. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -142,10 +171,10 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 
-@cli.command()
+@cli.command(epilog=_epilog("ask"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--facts", "facts_path", metavar="FILE", default=None, help="Start from the facts in FILE.")
-@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date (default: today).")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date, YYYY-MM-DD (default: today).")
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID", help="Only this outcome (repeatable), as for eval.")
 @click.option("--params", "params_path", metavar="FILE", default=None, help="Parameter overrides, as for eval.")
 @click.option("--save", "save_path", metavar="FILE", default=None, help="Save the facts gathered as a facts file.")
@@ -181,22 +210,31 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
     try:
         interview.run()
     except KeyboardInterrupt:
-        click.echo("\ninterrupted; the answers so far are kept", err=True)
+        _save_answers(interview, save_path)
+        click.echo("\ninterrupted" + ("; the answers so far are saved" if save_path else ""), err=True)
+        sys.exit(130)
     final = interview.evaluate(trace=True)
     click.echo("")
     click.echo(render_evaluation_text(final, explain=False, color=color), nl=False)
     if save_path:
-        try:
-            with open(save_path, "w", encoding="utf-8") as fh:
-                fh.write(dump_facts(interview.raw))
-        except OSError as e:
-            click.echo(f"policy: cannot write `{save_path}`: {(e.strerror or 'error').lower()}", err=True)
-            sys.exit(EXIT_FINDING)
+        _save_answers(interview, save_path)
         click.echo(f"facts saved to {save_path}", err=True)
     sys.exit(EXIT_OK)
 
 
-@cli.command()
+def _save_answers(interview, save_path):
+    from .ask import dump_facts
+    if not save_path:
+        return
+    try:
+        with open(save_path, "w", encoding="utf-8") as fh:
+            fh.write(dump_facts(interview.raw))
+    except OSError as e:
+        click.echo(f"policy: cannot write `{save_path}`: {(e.strerror or 'error').lower()}", err=True)
+        sys.exit(EXIT_FINDING)
+
+
+@cli.command(epilog=_epilog("docs"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, metavar="DIR", help="Directory to write the pages to.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the pages in DIR are not what would be written.")
@@ -251,7 +289,7 @@ def _load_for_cases(policies, params_path, outcomes, fmt):
 
 
 def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume, worker_args):
-    from .batch import WorkerFailure, completed_lines, read_records, run_batch
+    from .batch import WorkerFailure, completed_lines, read_records, run_batch, summarize_lines
     if resume and not out_path:
         raise click.UsageError("--resume needs --out FILE")
     skip = completed_lines(out_path) if resume else 0
@@ -260,15 +298,17 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
     except OSError as e:
         click.echo(f"policy: cannot write `{out_path}`: {(e.strerror or 'error').lower()}", err=True)
         sys.exit(EXIT_FINDING)
+    from contextlib import nullcontext
+    from .progress import BatchProgress, count_cases
     progress = None
-    if sys.stderr.isatty():
-        def progress(n):
-            if n % 500 == 0:
-                click.echo(f"\r{n} cases", err=True, nl=False)
+    if sys.stderr.isatty():  # on a terminal only: nothing is written to a pipe or a file
+        total = count_cases(facts_path, kind)
+        progress = BatchProgress(None if total is None else max(total - skip, 0), sys.stderr)
     try:
         records = read_records(facts_path, kind, pset.inputs, parse_lines=jobs == 1)
-        summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
-                            skip=skip, progress=progress, worker_args=worker_args)
+        with progress or nullcontext():
+            summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
+                                skip=skip, progress=progress, worker_args=worker_args)
     except OSError as e:
         click.echo(f"policy: cannot read `{facts_path}`: {(e.strerror or 'error').lower()}", err=True)
         sys.exit(EXIT_FINDING)
@@ -279,15 +319,15 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
     finally:
         if out is not sys.stdout:
             out.close()
-    if progress is not None:
-        click.echo("\r", err=True, nl=False)
-    if skip:
-        click.echo(f"resumed after {skip} cases already in {out_path}", err=True)
+    if skip:  # the summary covers the whole file: the lines written before count too
+        now = summary.cases
+        summary.merge(summarize_lines(out_path, skip))
+        click.echo(f"resumed after {skip} cases already in {out_path}; {now} evaluated now", err=True)
     click.echo(summary.render(), err=True)
     sys.exit(EXIT_FINDING if summary.bad else EXIT_OK)
 
 
-@cli.command("test")
+@cli.command("test", epilog=_epilog("test"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--junit", "junit_path", metavar="FILE", default=None, help="Also write a JUnit XML report to FILE.")
 @click.option("--coverage", is_flag=True, help="Report, per policy, the conditions never seen true or never seen false.")
