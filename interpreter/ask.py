@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from .facts import NUMBER_FORM, number_form_help
 from .labels import fill_labels
 from .engine import Evaluation, PolicySet
 from .loader import parse_iso_date
@@ -14,7 +15,14 @@ __all__ = ["Interview", "STOP", "dump_facts"]
 
 
 class _Stop(Exception):
-    """The person stopped the interview (an empty answer or end of input)."""
+    """The person stopped the interview (end of input)."""
+
+
+class _Skip(Exception):
+    """The person does not know the answer (an empty answer, `?` or `skip`): the fact stays unknown."""
+
+
+_SKIP_WORDS = {"?", "skip", "don't know", "dont know", "unknown"}
 
 
 STOP = _Stop
@@ -50,6 +58,7 @@ class Interview:
         self.pset, self.raw, self.as_of, self.selection = pset, dict(raw), as_of, selection
         self.read, self.say, self.describe = read, say, describe
         self.shown: set[tuple[str, str]] = set()
+        self.skipped: set[str] = set()  # facts the person does not know: not asked again
         self.asked = 0
 
     # ---- the loop
@@ -70,6 +79,10 @@ class Interview:
                 self.say("Every outcome is decided.")
                 return ev
             facts_missing = [m for m in ev.missing if m.kind == "fact"]
+            if facts_missing and all(m.name in self.skipped for m in facts_missing):
+                self.say("No more questions: the rest waits on facts not known yet ("
+                         + ", ".join(m.name for m in facts_missing) + ").")
+                return ev
             if not facts_missing:
                 params = ", ".join(f"{m.policy}: {m.name}" for m in ev.missing if m.kind == "parameter")
                 self.say(f"No question can settle the rest: the policy maintainers must supply {params}.")
@@ -82,7 +95,7 @@ class Interview:
 
     def next_question(self, ev: Evaluation):
         """The missing fact that most undetermined outcomes wait on; among equals, the quickest to answer."""
-        ranked = [(m, n) for m, n in ev.missing_ranked() if m.kind == "fact"]
+        ranked = [(m, n) for m, n in ev.missing_ranked() if m.kind == "fact" and m.name not in self.skipped]
         best = max(n for _, n in ranked)
         return min((m for m, n in ranked if n == best), key=lambda m: self.effort(m.name))
 
@@ -103,7 +116,12 @@ class Interview:
         question = m.question if len(parts) == 1 else f"{m.name}?"
         if len(parts) > 1 and decl.question:
             question = f"{decl.question}\n  ({m.name})"
-        value = self.ask_value(spec, question or f"{m.name}?", m.name)
+        try:
+            value = self.ask_value(spec, question or f"{m.name}?", m.name)
+        except _Skip:
+            self.skipped.add(m.name)
+            self.say("  (not known: skipped)")
+            return
         self.asked += 1
         target = self.raw
         for p in parts[:-1]:
@@ -113,8 +131,10 @@ class Interview:
     # ---- one value of a declared type
     def answer(self, prompt: str) -> str:
         text = self.read(prompt)
-        if text is None or not text.strip():
+        if text is None:
             raise _Stop()
+        if not text.strip() or text.strip().lower() in _SKIP_WORDS:
+            raise _Skip()
         return text.strip()
 
     def ask_value(self, spec: Any, question: str, name: str) -> Any:
@@ -132,9 +152,17 @@ class Interview:
                     if text.lower() not in _YES:
                         self.say("  Please answer yes or no.")
                         continue
-                return {f: self.ask_value(s, f"  {f}:", f"{name}.{f}") for f, s in spec["fields"].items()}
+                record = {}
+                for f, s in spec["fields"].items():
+                    field = _full(s)
+                    try:  # a field not known is left out: unknown
+                        record[f] = self.ask_value(s, f"  {field.get('question') or field.get('label') or f + ':'}",
+                                                   f"{name}.{f}")
+                    except _Skip:
+                        pass
+                return record
             if kind == "list":
-                text = self.answer(f"  How many? (a whole number{none_hint}) ")
+                text = self.answer(f"  How many? (a whole number{none_hint}; empty: don't know) ")
                 if nullable and text.lower() in ("none", "null"):
                     return None
                 try:
@@ -147,10 +175,12 @@ class Interview:
                 return [self.ask_value(spec["items"], f"  item {i + 1} of {n}:", f"{name}[{i}]") for i in range(n)]
             hint = {"boolean": "yes/no", "number": "a number", "integer": "a whole number",
                     "date": "YYYY-MM-DD", "string": "text"}[kind]
+            if spec.get("unit"):
+                hint += f", in {spec['unit']}"
             values = spec.get("values")
             if values:
                 hint = ", ".join(f"{i + 1}={v}" for i, v in enumerate(values))
-            text = self.answer(f"  ({hint}{none_hint}) ")
+            text = self.answer(f"  ({hint}{none_hint}; empty: don't know) ")
             if nullable and text.lower() in ("none", "null"):
                 return None
             value, problem = self.parse(kind, text, values)
@@ -167,13 +197,11 @@ class Interview:
             if low in _NO:
                 return False, None
             return None, "Please answer yes or no."
-        if kind in ("number", "integer"):
-            cleaned = re.sub(r"[,_\s]", "", text)
-            try:
-                d = Decimal(cleaned)
-            except InvalidOperation:
-                return None, f"`{text}` is not a number; write it like 300000 or 300,000.50."
-            if not d.is_finite() or abs(d.adjusted()) > 100 or len(cleaned) > 40:
+        if kind in ("number", "integer"):  # written as in a facts file: NUMBER_FORM, no separators
+            if not NUMBER_FORM.fullmatch(text):
+                return None, f"`{text}` is not a number: " + (number_form_help(text) or "write it like 300000 or 300000.50") + "."
+            d = Decimal(text)
+            if not d.is_finite() or abs(d.adjusted()) > 100 or len(text) > 40:
                 return None, f"`{text}` is not a usable number."
             if kind == "integer" and d != d.to_integral_value():
                 return None, f"`{text}` is not a whole number."

@@ -181,7 +181,8 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
 def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
     """Interview: ask only the questions that can still change an outcome, most useful first.
 
-    An empty answer or Ctrl-D stops; decisions are shown as soon as they are settled.
+    An empty answer means "don't know" (the fact stays unknown); Ctrl-D stops.
+    Decisions are shown as soon as they are settled.
     """
     from .ask import Interview, dump_facts
     pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text")
