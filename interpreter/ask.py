@@ -40,6 +40,11 @@ def _full(spec: Any) -> dict:
     return spec
 
 
+def _f(ev, key: str):
+    """A field of a trace event."""
+    return ev.get(key) if isinstance(ev, dict) else getattr(ev, key, None)
+
+
 def _parse_path(path: str) -> list:
     parts = []
     for name, index, field in _PATH.findall(path):
@@ -116,6 +121,9 @@ class Interview:
         question = m.question if len(parts) == 1 else f"{m.name}?"
         if len(parts) > 1 and decl.question:
             question = f"{decl.question}\n  ({m.name})"
+        needs = self.list_needs(parts[0]) if len(parts) == 1 and _full(spec).get("type") == "list" else []
+        if needs:
+            question = f"{question or m.name}\n  " + " ".join(needs)
         try:
             value = self.ask_value(spec, question or f"{m.name}?", m.name)
         except _Skip:
@@ -127,6 +135,34 @@ class Interview:
         for p in parts[:-1]:
             target = target[p]
         target[parts[-1]] = value
+
+    def list_needs(self, name: str) -> list[str]:
+        """What a list must hold, in the policies' words: the labelled items (`each:`) that fail when the list
+        is empty, such as `a record for 2021`; none when the policies do not say."""
+        probe = {**self.raw, name: []}
+        facts, diags = self.pset.check_facts(probe)
+        if diags:
+            return []
+        ev = self.pset.evaluate(facts, self.as_of, self.selection, trace=True)
+        fill_labels(ev, self.pset)
+        from .render import _plain_value
+        found: list[str] = []
+        todo = [e for r in ev.results for e in r.trace]
+        while todo:
+            e = todo.pop(0)
+            children = list(_f(e, "children") or ())
+            failing = [c for c in children if _f(c, "index") is not None and _f(c, "status") == "false" and _f(c, "label")]
+            if _f(e, "kind") == "binder" and failing:
+                over = [c for c in children if _f(c, "index") is None and isinstance(_f(c, "value"), list) and _f(c, "label")]
+                # the list the binder goes through says it all (the 4 years tested); else the first item missing
+                need = (f"The policies need an item for each of {_f(over[0], 'label')}: "
+                        f"{_plain_value(_f(over[0], 'value'))}." if over
+                        else f"The policies look for {_f(failing[0], 'label')}.")
+                if need not in found:
+                    found.append(need)
+                continue
+            todo[:0] = children
+        return found
 
     # ---- one value of a declared type
     def answer(self, prompt: str) -> str:

@@ -165,3 +165,10 @@ def test_ctrl_c_exits_with_130_and_saves_the_answers(tmp_path):
     assert proc.returncode == 130
     assert b"interrupted; the answers so far are saved" in err
     assert save.read_text() == "resident: true\n"
+
+
+def test_a_list_question_says_what_the_list_needs(runner):
+    r = runner.invoke(cli, ["ask", URUMQI, *MEASURE_1], input="yes\n2020-03-01\n\n")
+    assert r.exit_code == 0, r.output
+    assert ("and how much personal income tax was paid?\n  The policies need an item for each of the calendar years "
+            "tested (the 4 before the application year): 2021, 2022, 2023, 2024.\n  How many?") in r.stdout
