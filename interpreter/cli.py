@@ -184,7 +184,7 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
     An empty answer means "don't know" (the fact stays unknown); Ctrl-D stops.
     Decisions are shown as soon as they are settled.
     """
-    from .ask import Interview, dump_facts
+    from .ask import Interview
     pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text")
     raw = {}
     if facts_path:
