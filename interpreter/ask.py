@@ -10,6 +10,7 @@ from .facts import NUMBER_FORM, number_form_help
 from .labels import fill_labels
 from .engine import Evaluation, PolicySet
 from .loader import parse_iso_date
+from .safetext import printable
 
 __all__ = ["Interview", "STOP", "dump_facts"]
 
@@ -85,12 +86,12 @@ class Interview:
                 return ev
             facts_missing = [m for m in ev.missing if m.kind == "fact"]
             if facts_missing and all(m.name in self.skipped for m in facts_missing):
-                self.say("No more questions: the rest waits on facts not known yet ("
-                         + ", ".join(m.name for m in facts_missing) + ").")
+                self.say(printable("No more questions: the rest waits on facts not known yet ("
+                                   + ", ".join(m.name for m in facts_missing) + ")."))
                 return ev
             if not facts_missing:
                 params = ", ".join(f"{m.policy}: {m.name}" for m in ev.missing if m.kind == "parameter")
-                self.say(f"No question can settle the rest: the policy maintainers must supply {params}.")
+                self.say(printable(f"No question can settle the rest: the policy maintainers must supply {params}."))
                 return ev
             try:
                 self.ask_missing(self.next_question(ev))
@@ -177,7 +178,7 @@ class Interview:
         spec = _full(spec)
         kind = spec["type"]
         nullable = bool(spec.get("nullable"))
-        self.say(question)
+        self.say("\n".join(printable(line) for line in question.split("\n")))
         none_hint = ", or none" if nullable else ""
         while True:
             if kind == "record":
@@ -201,28 +202,26 @@ class Interview:
                 text = self.answer(f"  How many? (a whole number{none_hint}; empty: don't know) ")
                 if nullable and text.lower() in ("none", "null"):
                     return None
-                try:
+                if re.fullmatch("[0-9]{1,3}", text) and int(text) <= 100:
                     n = int(text)
-                    if n < 0 or n > 100:
-                        raise ValueError
-                except ValueError:
+                else:
                     self.say("  Please give a whole number from 0 to 100.")
                     continue
                 return [self.ask_value(spec["items"], f"  item {i + 1} of {n}:", f"{name}[{i}]") for i in range(n)]
             hint = {"boolean": "yes/no", "number": "a number", "integer": "a whole number",
                     "date": "YYYY-MM-DD", "string": "text"}[kind]
             if spec.get("unit"):
-                hint += f", in {spec['unit']}"
+                hint += f", in {printable(spec['unit'])}"
             values = spec.get("values")
             if values:
-                hint = ", ".join(f"{i + 1}={v}" for i, v in enumerate(values))
+                hint = printable(", ".join(f"{i + 1}={v}" for i, v in enumerate(values)))
             text = self.answer(f"  ({hint}{none_hint}; empty: don't know) ")
             if nullable and text.lower() in ("none", "null"):
                 return None
             value, problem = self.parse(kind, text, values)
             if problem is None:
                 return value
-            self.say(f"  {problem}")
+            self.say(f"  {printable(problem)}")
 
     @staticmethod
     def parse(kind: str, text: str, values: list | None) -> tuple[Any, str | None]:
@@ -248,8 +247,8 @@ class Interview:
                 return None, f"`{text}` is not a date that exists; write it as YYYY-MM-DD, e.g. 2024-06-30."
             return parsed, None
         if values:
-            if text.isdigit() and 1 <= int(text) <= len(values):
-                return values[int(text) - 1], None
+            if re.fullmatch("[0-9]{1,9}", text) and 1 <= int(text) <= len(values):  # ASCII digits only:
+                return values[int(text) - 1], None                                # not `²`, not 5,000 of them
             for v in values:
                 if v.lower() == low:
                     return v, None

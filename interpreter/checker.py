@@ -58,6 +58,7 @@ def _suggest(name: str, candidates) -> str | None:
 class _Checker:
     def __init__(self, policies: list[Policy], shared: list[SharedInputs]):
         self.diags: list[Diagnostic] = []
+        self._narrow_memo: dict[tuple[int, bool], tuple[frozenset[str], A.Node]] = {}  # the node keeps its id
         self.policies: dict[str, Policy] = {}
         for p in policies:
             if p.id in self.policies:
@@ -314,7 +315,16 @@ class _Checker:
             return None if base is None else base + "." + node.name
         return None
 
-    def _narrowed(self, cond: A.Node, positive: bool) -> set[str]:
+    def _narrowed(self, cond: A.Node, positive: bool) -> frozenset[str]:
+        """The values known not to be null where `cond` is `positive`. Kept per node: a chain
+        `a and b and c ...` asks again about each left part, which would make it quadratic."""
+        key = (id(cond), positive)
+        found = self._narrow_memo.get(key)
+        if found is None:
+            found = self._narrow_memo[key] = (frozenset(self._narrowed_now(cond, positive)), cond)
+        return found[0]
+
+    def _narrowed_now(self, cond: A.Node, positive: bool) -> frozenset[str] | set[str]:
         if isinstance(cond, A.Compare) and cond.op in ("==", "!="):
             other = None
             if isinstance(cond.right, A.Literal) and cond.right.value is None:

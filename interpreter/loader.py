@@ -14,6 +14,7 @@ from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
 from .labels import check_labels
 from .limits import LIMITS
+from .trees import outside_tree, split_outside
 from .model import ExceptionDecl, Expr, Template, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
 from .values import number_problem
@@ -43,10 +44,12 @@ def _walk(top: Path) -> Iterable[str]:
                 yield str(f)
 
 
-def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic], set[str]]:
+def discover(paths: Iterable[str], follow_outside: bool = False) -> tuple[list[str], list[Diagnostic], set[str]]:
     """Expand files and directories (recursively) into the policy files to load, in a stable order.
 
-    A policy file named on its own brings the `inputs.yaml` beside it.
+    A policy file named on its own brings the `inputs.yaml` beside it. A file found in a directory
+    that is a symbolic link to somewhere outside that directory is refused (`outside-tree`) unless
+    `follow_outside`.
     """
     files: list[str] = []
     implied: list[str] = []
@@ -54,8 +57,11 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic], set[str
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(_walk(p))
-            if not found:
+            found, outside = sorted(_walk(p)), []
+            if not follow_outside:
+                found, outside = split_outside(found, [raw])
+                diags += [outside_tree(f, raw) for f in outside]
+            if not found and not outside:
                 diags.append(Diagnostic("no-policies", f"no policy files (*.yaml) found in `{raw}`", Span.point(raw, 1, 1)))
             files.extend(found)
         elif p.exists():
@@ -386,6 +392,11 @@ _JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "
                "integer": "a whole number", "boolean": "true or false", "null": "null"}
 
 
+def _shown_pattern(pattern: str) -> str:
+    """A schema pattern as people read it: `(?!\\n)$` (an end with no line break before it) shown as `$`."""
+    return pattern.replace("(?!\\n)$", "$")
+
+
 def _kind_of(v: Any) -> str:
     if isinstance(v, bool):
         return "true or false"
@@ -454,7 +465,8 @@ def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
                           + ", ".join(str(x) for x in err.validator_value), where)
     if v == "pattern":
         return Diagnostic("schema-value", f"`{_short(err.instance)}` is not of the expected form",
-                          where, help=_PATTERN_HELP.get(err.validator_value, f"it must match the pattern {err.validator_value}"))
+                          where, help=_PATTERN_HELP.get(_shown_pattern(err.validator_value),
+                                                        f"it must match the pattern {_shown_pattern(err.validator_value)}"))
     if v == "propertyNames":
         bad = err.instance
         return Diagnostic("schema-name", f"`{_short(bad)}` is not a valid name here",
@@ -518,7 +530,7 @@ _ENTRY_DEFS = {"rules": "rule", "outcomes": "outcome", "parameters": "parameter"
 
 
 # What the patterns of the schemas ask for, in words.
-_PATTERN_HELP = {
+_PATTERN_HELP = {  # keyed by the pattern as shown (`_shown_pattern`)
     "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "write YYYY-MM-DD, e.g. 2024-06-01",
     "^[0-9]{4}$": "write a four-digit year, e.g. 2024",
     "^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$": "write lower-case words joined by dots, e.g. `urumqi.permanent-residence`",

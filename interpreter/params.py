@@ -6,7 +6,7 @@ import difflib
 from decimal import Decimal
 from typing import Any
 
-from .compiler import EvalFailure
+from .evaluation.errors import EvalFailure
 from .diagnostics import Diagnostic, Span
 from .loader import parse_iso_date, type_of_value
 from .model import ParamDecl, Policy

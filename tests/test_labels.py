@@ -98,8 +98,8 @@ def test_labels_name_parameters_of_a_policy_used_and_follow_params(tmp_path, run
     params = _write(tmp_path, "urumqi.work-permit-restrictions: {extended_age_limit: 66}\n", "params.yaml")
     args = ["eval", str(ROOT / "policies/urumqi"), "--facts", str(ROOT / "examples/urumqi/qualifies.yaml"), "--as-of", "2025-06-01",
             "--outcome", "age_limit_extended"]
-    assert "the age limit is extended from 60 to 65 years (measure 4)" in runner.invoke(cli, args).output
-    assert "the age limit is extended from 60 to 66 years (measure 4)" in runner.invoke(
+    assert "the age limit is extended from 60 to 65 years (measure 4, phrase 6)" in runner.invoke(cli, args).output
+    assert "the age limit is extended from 60 to 66 years (measure 4, phrase 6)" in runner.invoke(
         cli, args + ["--params", str(params)]).output
 
 
@@ -112,5 +112,5 @@ def test_a_placeholder_naming_no_parameter_of_a_used_policy_is_an_error(tmp_path
                                              "{national.national_age_limt} to {extended_age_limit} years"))
     errors = [d for d in interpreter.load([str(copy)]).diagnostics if d.is_error]
     assert [(d.code, d.span.line, d.message, d.help) for d in errors] == [
-        ("template", 83, "`{national.national_age_limt}` in a label: policy `national.work-permit` has no parameter "
+        ("template", 126, "`{national.national_age_limt}` in a label: policy `national.work-permit` has no parameter "
          "`national_age_limt`", "did you mean `national_age_limit`?")]

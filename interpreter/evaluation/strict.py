@@ -1,18 +1,18 @@
 """The two-valued fast path: closures for cases whose facts are all there.
 
 Most cases an office evaluates carry every fact a policy reads. For them the
-compiler builds a second untraced variant, the *strict* one, which never
-produces an unknown value: a missing fact, record field or parameter value
-raises `Fallback` instead. Every other surprise (an evaluation error, a
-decimal trap) simply propagates as well. The engine then evaluates that
-outcome again with the three-valued closures, which give the exact answer,
-the missing facts and the diagnostic with its position.
+engine first tries the *strict* closures, which never produce an unknown value:
+a missing fact, record field or parameter value raises `Fallback` instead, and
+every other surprise (an evaluation error, a decimal trap) simply propagates as
+well. The engine then decides that outcome with the three-valued closures, which
+give the exact answer, the missing facts and the diagnostic with its position.
 
-So the strict closures only promise one thing: when they return, they return
-what the three-valued closures return. That frees them to evaluate a binder
-body's invariant side once before the loop, to turn `a and b and c` into one
-loop, and to test a record field against a value in C (`operator.ge`,
-`operator.itemgetter`) rather than through three closure calls per item.
+So the strict closures promise one thing: when they return, they return what the
+reference evaluator gives. That frees them to evaluate a binder body's invariant
+side once before the loop, to turn `a and b and c` into one loop, and to test a
+record field against a value in C (`operator.ge`, `operator.itemgetter`) rather
+than through three closure calls per item. Each such form is produced by the
+generator of tests/test_differential.py, which holds it to the reference.
 """
 from __future__ import annotations
 
@@ -20,18 +20,25 @@ import operator
 from decimal import Decimal
 from typing import Any, Callable
 
+from .. import syntax as A
+from ..builtins import BUILTINS
+from ..typesys import ListT, NUMBER
+from ..values import DECIMAL_CONTEXT, Unknown
+from .analysis import NOT_CONSTANT
+from .errors import COMPARE
+from .kleene import KleeneCompiler, binary_op, binder as kleene_binder, constant, per_date, today
+
 Fn = Callable[[Any, tuple], Any]
 
-__all__ = ["Fallback", "fact", "today", "local_field", "field", "checked", "bool_chain", "call", "binder", "fused_binder",
-           "fused_items", "item_arith", "apply2", "as_set", "all_matched", "COMPARE", "IN"]
+__all__ = ["Fallback", "StrictCompiler"]
+
+_MISSING = object()
 
 
 class Fallback(Exception):
     """A value the strict closures cannot compute: evaluate the outcome with the three-valued ones."""
 
 
-COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
-           "!=": operator.ne}
 IN = "in"  # `item in collection` fused as contains(collection, item)
 
 
@@ -40,11 +47,6 @@ def fact(name: str) -> Fn:
         return c.facts[name]  # KeyError when the fact is not given: the three-valued path says which
     fact.fact = name  # read inline by `call`
     return fact
-
-
-def today(c, loc):
-    """`today`, the as-of date (on every path: it is never unknown)."""
-    return c.as_of
 
 
 def local_field(depth: int, name: str) -> Fn:
@@ -236,6 +238,12 @@ def apply2(op: Callable, left: tuple, right: tuple) -> Fn:
         def const_field(c, loc):
             return op(k, loc[d][f])
         return const_field
+    if lk == "field" and rk == "field":
+        d1, f1, d2, f2 = left[1], left[2], right[1], right[2]
+
+        def field_field(c, loc):  # `y.salary - y.income_tax`: two fields, of one item or of two
+            return op(loc[d1][f1], loc[d2][f2])
+        return field_field
     if lk == "field":
         d, f, r = left[1], left[2], right[1] if rk == "fn" else _const_fn(right[1])
 
@@ -248,6 +256,18 @@ def apply2(op: Callable, left: tuple, right: tuple) -> Fn:
         def fn_field(c, loc):
             return op(l(c, loc), loc[d][f])
         return fn_field
+    if rk == "const" and hasattr(left[1], "fact"):  # `income < 60000`: the fact read inline
+        name, k = left[1].fact, right[1]
+
+        def fact_const(c, loc):
+            return op(c.facts[name], k)
+        return fact_const
+    if lk == "const" and hasattr(right[1], "fact"):
+        k, name = left[1], right[1].fact
+
+        def const_fact(c, loc):
+            return op(k, c.facts[name])
+        return const_fact
     if rk == "const" and hasattr(left[1], "on_fact") and type(right[1]) is Decimal:  # `age(birth_date) < 18`
         return _call_const(op, *left[1].on_fact, right[1])
     if rk == "const":
@@ -389,3 +409,217 @@ def item_arith(op: Callable, k, get: Callable, const_first: bool) -> Callable:
     if type(get) is operator.itemgetter:
         item_op_const.scaled = (get, op, k)
     return item_op_const
+
+
+class StrictCompiler(KleeneCompiler):
+    """Compiles the two-valued closures: where the three-valued ones give unknown, these raise."""
+
+    def __init__(self, checked, params: dict | None = None, analysis=None):
+        super().__init__(checked, params, analysis)
+        self.inlined: dict = {}  # rule expressions compiled into the places that read them
+
+    def expr(self, node: A.Node, policy: str | None = None) -> Fn:
+        self.policy, self.depth = policy, 0
+        return self.c(node)  # any exception, RecursionError included, sends the outcome to the three-valued path
+
+    def fact(self, name: str) -> Fn:
+        return fact(name)
+
+    def param(self, pid: str, name: str) -> Fn:
+        return checked(super().param(pid, name), Unknown)
+
+    def rule(self, r) -> Fn:
+        inline = self._inline_rule(r)
+        if inline is not None:
+            return inline
+        key = (r.policy, r.name) if r.kind == "rule" else (r.policy, "outcome:" + r.name)
+        rule_fns = self.rule_fns
+        memo_key = f"{key[0]}\0{key[1]}"
+
+        def strict_rule(c, loc):
+            memo = c.strict_memo
+            v = memo.get(memo_key, _MISSING)
+            if v is _MISSING:
+                v = memo[memo_key] = rule_fns[key](c, ())
+            return v
+        return strict_rule
+
+    def _inline_rule(self, r) -> Fn | None:
+        """A rule compiled into the place that reads it, with no memo to consult, when that place is the only
+        one at the top level, or when the rule's value is the same for a whole date."""
+        if r.kind != "rule":
+            return None
+        decl = self.checked.policies[r.policy].rules.get(r.name)
+        if decl is None or decl.expr is None:
+            return None
+        if self.depth != 0 or self.analysis.rule_uses.get((r.policy, r.name)) != 1:
+            fn = self._compile_rule(r.policy, decl)  # a value that is the same for the whole date needs no memo
+            return fn if hasattr(fn, "const") or hasattr(fn, "per_date") else None
+        return self._compile_rule(r.policy, decl)
+
+    def _compile_rule(self, policy: str, decl) -> Fn:
+        """A rule's expression compiled at the top level (no binder around it), once."""
+        key = id(decl)
+        if key not in self.inlined:
+            saved = self.policy, self.depth
+            self.policy, self.depth = policy, 0
+            try:
+                self.inlined[key] = self.c(decl.expr.node)
+            finally:
+                self.policy, self.depth = saved
+        return self.inlined[key]
+
+    def c_Field(self, n: A.Field) -> Fn:
+        r = self.refs.get(id(n))
+        if r is not None:
+            return self.ref(r, n)
+        local = self.analysis.local_field(n)
+        return local_field(*local) if local is not None else field(self.c(n.target), n.name)
+
+    def c_Index(self, n: A.Index) -> Fn:
+        return checked(super().c_Index(n), Unknown)
+
+    def c_Binary(self, n: A.Binary) -> Fn:
+        l, r = self.c(n.left), self.c(n.right)
+        op = binary_op(self.types, n)
+        return apply2(getattr(op, "exact", op), self._operand(n.left, l), self._operand(n.right, r))
+
+    def c_Compare(self, n: A.Compare) -> Fn:
+        l, r = self.c(n.left), self.c(n.right)
+        return apply2(COMPARE[n.op], self._operand(n.left, l), self._operand(n.right, r))
+
+    def _operand(self, node: A.Node, fn: Fn) -> tuple:
+        """How an operand is read: a constant, a binder item's field, or a closure."""
+        k = getattr(fn, "const", NOT_CONSTANT)
+        if k is not NOT_CONSTANT:
+            return ("const", k)
+        field = self.analysis.local_field(node)
+        return ("fn", fn) if field is None else ("field", *field)
+
+    def c_BoolOp(self, n: A.BoolOp) -> Fn:
+        return self.chain(n)
+
+    def _chained_rule(self, r, op: str) -> A.Node | None:
+        """The expression of a rule read only at this place (at the top level) when it is itself
+        `x op y ...`: the chain that reads it takes its operands in."""
+        if r.kind != "rule" or self.depth != 0 or self.analysis.rule_uses.get((r.policy, r.name)) != 1:
+            return None
+        decl = self.checked.policies[r.policy].rules.get(r.name)
+        if decl is None or decl.expr is None:
+            return None
+        node = decl.expr.node
+        return node if isinstance(node, A.BoolOp) and node.op == op else None
+
+    def chain(self, n: A.BoolOp) -> Fn:
+        """`a and b and c` (or `or`) as one loop over its operands, parenthesised groups and rules read only
+        here flattened in, a rule read twice read once (rules are pure), constants dropped or deciding."""
+        operands: list[tuple[A.Node, str | None]] = []
+        pending: list[tuple[A.Node, str | None]] = [(n, self.policy)]
+        rules_read: set[tuple] = set()
+        while pending:  # in order, left to right
+            x, pid = pending.pop()
+            if isinstance(x, A.BoolOp) and x.op == n.op:
+                pending += [(x.right, pid), (x.left, pid)]
+                continue
+            r = self.refs.get(id(x)) if isinstance(x, (A.Name, A.Field)) else None
+            if r is not None and r.kind in ("rule", "outcome"):
+                if (r.kind, r.policy, r.name) in rules_read:
+                    continue
+                rules_read.add((r.kind, r.policy, r.name))
+                body = self._chained_rule(r, n.op)
+                if body is not None:
+                    pending.append((body, r.policy))
+                    continue
+            operands.append((x, pid))
+        decides = n.op == "or"
+        fns = []
+        for x, pid in operands:
+            saved, self.policy = self.policy, pid  # a chained rule's operands are read in its own policy
+            try:
+                fn = self.c(x)
+            finally:
+                self.policy = saved
+            k = getattr(fn, "const", NOT_CONSTANT)
+            if k is decides:
+                return constant(decides)
+            if type(k) is bool:
+                continue
+            fns.append(fn)
+        if not fns:
+            return constant(not decides)
+        return fns[0] if len(fns) == 1 else bool_chain(n.op, fns)
+
+    def c_Call(self, n: A.Call) -> Fn:
+        b = BUILTINS[n.func]
+        return call(b.impl, [self.c(a) for a in n.args], b.whole, b.from_today)
+
+    def c_Binder(self, n: A.Binder) -> Fn:
+        coll = self.c(n.collection)
+        depth = self.depth
+        self.depth += 1
+        try:
+            body = self.c(n.body)
+            fast = self.binder(n, coll, body, depth)
+        finally:
+            self.depth = depth
+        return fast if fast is not None else kleene_binder(n.kind, coll, body, n.span)
+
+    def binder(self, n: A.Binder, coll: Fn, body: Fn, depth: int) -> Fn | None:
+        """all / any / filter: fused when the body tests the item against an invariant or against itself."""
+        b = n.body
+        if n.kind == "all" and isinstance(b, A.Binder) and b.kind == "any" and isinstance(b.body, A.Compare) \
+                and b.body.op == "==" and self.analysis.invariant(b.collection, depth):
+            for item, other in ((b.body.left, b.body.right), (b.body.right, b.body.left)):
+                get = self._item_getter(item, depth + 1)
+                r = self.refs.get(id(other)) if isinstance(other, A.Name) else None
+                if get is not None and r is not None and r.kind == "local" and r.depth == depth:
+                    return all_matched(coll, self.c(b.collection), get)
+        if isinstance(b, A.Compare):
+            sides = (b.left, b.right, COMPARE[b.op])
+        elif isinstance(b, A.In) and not b.negated and isinstance(self.types.get(id(b.collection)), ListT):
+            sides = (b.item, b.collection, IN)  # not a substring test: `in` of two strings stays a closure
+        else:
+            sides = None
+        if sides is not None and n.kind in ("all", "any", "filter"):
+            left, right, test = sides
+            if isinstance(b, A.Compare):
+                lf, rf = self._item_fn(left, depth), self._item_fn(right, depth)
+                if lf is not None and rf is not None:
+                    return fused_items(n.kind, coll, lf, rf, test)
+            for item, other, item_first in ((left, right, True), (right, left, False)):
+                get = self._item_getter(item, depth)
+                if get is None or not self.analysis.invariant(other, depth):
+                    continue
+                invariant = self.c(other)
+                if test == IN:  # `item in list`: contains(list, item)
+                    if not item_first:
+                        continue
+                    test, item_first = operator.contains, False
+                    if hasattr(invariant, "const") or hasattr(invariant, "per_date"):  # the same list all day
+                        invariant = per_date(as_set(invariant))
+                return fused_binder(n.kind, coll, get, test, invariant, item_first)
+        return binder(n.kind, coll, body)
+
+    def _item_getter(self, node: A.Node, depth: int):
+        """For `var.field` with `var` the binder's item at `depth`: a C getter of the field."""
+        field = self.analysis.local_field(node)
+        return operator.itemgetter(field[1]) if field is not None and field[0] == depth else None
+
+    def _item_fn(self, node: A.Node, depth: int):
+        """A value computed from the binder's item alone, as a function of the item: `y.salary`,
+        or a number times (plus, minus, divided by) it, `20% * y.salary`; None for anything else."""
+        if isinstance(node, A.If):  # with a constant condition: the branch taken
+            k = self.analysis.constant_condition(node.cond)
+            return self._item_fn(node.then if k else node.orelse, depth) if k is not None else None
+        get = self._item_getter(node, depth)
+        if get is not None or not isinstance(node, A.Binary):
+            return get
+        if self.types.get(id(node.left)) != NUMBER or self.types.get(id(node.right)) != NUMBER:
+            return None
+        for k_node, item, const_first in ((node.left, node.right, True), (node.right, node.left, False)):
+            k = getattr(self.c(k_node), "const", NOT_CONSTANT)
+            g = self._item_fn(item, depth) if k is not NOT_CONSTANT else None
+            if g is not None:  # `k * v` is `v * k` (and `k + v` is `v + k`) exactly, even when rounded
+                op = binary_op(self.types, node)
+                return item_arith(getattr(op, "exact", op), k, g, const_first and node.op not in ("*", "+"))
+        return None
