@@ -13,12 +13,36 @@ from .diagnostics import Diagnostic, Span, cap_per_file, has_errors
 from .limits import LIMITS
 from .engine import load
 from .facts import read_facts_file, read_facts_text, read_stdin
+from .labels import fill_labels
 from .loader import parse_iso_date
 from .safetext import printable
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE = 0, 1, 2
+
+# The end of each command's --help: its exit codes and how dates are written (docs/cli.md shows the same).
+_DATES = "Dates are written YYYY-MM-DD, e.g. 2024-06-01"
+EPILOGS = {
+    "validate": ["0    no errors (warnings are allowed)", "1    at least one error; with --strict, at least one warning",
+                 "2    usage error", f"{_DATES} (in_force, steps, as_of of test cases)."],
+    "eval": ["0    evaluated, and no outcome (no record of a caseload) has an error",
+             "1    invalid policies, facts or parameters, or an outcome or record", "     with an error",
+             "2    usage error", "130  interrupted (Ctrl-C)", f"{_DATES} (--as-of, facts, as_of of a case)."],
+    "test": ["0    every case passed, and coverage is at least --min-coverage",
+             "1    a case failed, a test file or its policies have errors, or", "     coverage is below --min-coverage",
+             "2    usage error", f"{_DATES} (as_of and facts of the cases)."],
+    "ask": ["0    the interview ended: every outcome decided, or no more answers",
+            "1    invalid policies, parameters or starting facts", "2    usage error",
+            "130  interrupted (Ctrl-C); with --save, the answers so far are saved", f"{_DATES} (--as-of, answers)."],
+    "docs": ["0    pages written, or with --check, the pages are up to date",
+             "1    invalid policies, stale pages (--check), or a page cannot be written", "2    usage error",
+             f"{_DATES} (in the policy files)."],
+}
+
+
+def _epilog(command: str) -> str:
+    return "\b\nExit codes:\n" + "\n".join("  " + line for line in EPILOGS[command][:-1]) + "\n\n" + EPILOGS[command][-1]
 
 
 class DateType(click.ParamType):
@@ -56,11 +80,12 @@ def cli():
     """Check and evaluate policies written as YAML files.
 
     Exit codes: 0 success, 1 a finding (invalid policy, bad facts, failing
-    evaluation), 2 a usage error.
+    evaluation), 2 a usage error, 130 interrupted (Ctrl-C). Dates are written
+    YYYY-MM-DD, e.g. 2024-06-01. `policy COMMAND --help` tells more.
     """
 
 
-@cli.command()
+@cli.command(epilog=_epilog("validate"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people (on stderr), json or github workflow annotations for machines (on stdout).")
@@ -68,22 +93,35 @@ def cli():
 @click.option("--follow-outside", is_flag=True,
               help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
 def validate(paths, fmt, strict, follow_outside):
-    """Check policy files and directories (recursively) without evaluating anything."""
-    result = load(paths, follow_outside)
-    diags = result.diagnostics
+    """Check policy files and directories (recursively) without evaluating anything.
+
+    Test files (*.test.yaml) under the directories, or named, are checked too:
+    their dates, facts and expected outcomes, against the policies they name.
+    """
+    from .testing import TEST_SUFFIXES, check_test_files
+    from .diagnostics import sort_diagnostics
+    policy_paths = [p for p in paths if not str(p).endswith(TEST_SUFFIXES)]
+    result = load(policy_paths, follow_outside) if policy_paths else None
+    test_files, test_diags = check_test_files(paths, follow_outside=follow_outside)
+    diags = sort_diagnostics((result.diagnostics if result else []) + test_diags)
     failed = has_errors(diags) or (strict and bool(diags))
-    n_files = len(result.files)
-    _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed})
+    n_files = len(result.files if result else []) + len(test_files)
+    strict_codes = list(dict.fromkeys(d.code for d in diags if not d.is_error)) if strict and not has_errors(diags) else []
+    _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed, **({"failed_by": strict_codes} if strict_codes else {})})
     if fmt == "text":
         click.echo(f"checked {n_files} file{'s' if n_files != 1 else ''}: {diagnostics_summary(diags)}", err=True)
+        if strict_codes:
+            n = sum(1 for d in diags if not d.is_error)
+            click.echo(f"--strict: {'this warning fails' if n == 1 else f'these {n} warnings fail'} the run: "
+                       + ", ".join(strict_codes), err=True)
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 
-@cli.command("eval")
+@cli.command("eval", epilog=_epilog("eval"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--facts", "facts_path", required=True, metavar="FILE",
               help="Facts as YAML or JSON; - reads standard input.")
-@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date (default: today).")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date, YYYY-MM-DD (default: today).")
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID",
               help="Only this outcome: `policy.id`, `policy.id.outcome` or an outcome name. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -132,6 +170,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
         _emit_diagnostics(diags, "json" if fmt == "json" else "text", sources)
         sys.exit(EXIT_FINDING)
     evaluation = pset.evaluate(facts, as_of, selection, trace=True)
+    fill_labels(evaluation, pset)
     if fmt == "json":
         click.echo(to_json(evaluation.to_dict(trace=True)))
     else:
@@ -140,10 +179,10 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 
-@cli.command()
+@cli.command(epilog=_epilog("ask"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--facts", "facts_path", metavar="FILE", default=None, help="Start from the facts in FILE.")
-@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date (default: today).")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date, YYYY-MM-DD (default: today).")
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID", help="Only this outcome (repeatable), as for eval.")
 @click.option("--params", "params_path", metavar="FILE", default=None, help="Parameter overrides, as for eval.")
 @click.option("--save", "save_path", metavar="FILE", default=None, help="Save the facts gathered as a facts file.")
@@ -152,9 +191,10 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
 def ask(policies, facts_path, as_of, outcomes, params_path, save_path, follow_outside):
     """Interview: ask only the questions that can still change an outcome, most useful first.
 
-    An empty answer or Ctrl-D stops; decisions are shown as soon as they are settled.
+    An empty answer means "don't know" (the fact stays unknown); Ctrl-D stops.
+    Decisions are shown as soon as they are settled.
     """
-    from .ask import Interview, dump_facts
+    from .ask import Interview
     pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text", follow_outside)
     raw = {}
     if facts_path:
@@ -181,22 +221,31 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path, follow_ou
     try:
         interview.run()
     except KeyboardInterrupt:
-        click.echo("\ninterrupted; the answers so far are kept", err=True)
+        _save_answers(interview, save_path)
+        click.echo("\ninterrupted" + ("; the answers so far are saved" if save_path else ""), err=True)
+        sys.exit(130)
     final = interview.evaluate(trace=True)
     click.echo("")
     click.echo(render_evaluation_text(final, explain=False, color=color), nl=False)
     if save_path:
-        try:
-            with open(save_path, "w", encoding="utf-8") as fh:
-                fh.write(dump_facts(interview.raw))
-        except OSError as e:
-            click.echo(f"policy: cannot write `{printable(save_path)}`: {(e.strerror or 'error').lower()}", err=True)
-            sys.exit(EXIT_FINDING)
-        click.echo(f"facts saved to {save_path}", err=True)
+        _save_answers(interview, save_path)
+        click.echo(f"facts saved to {printable(save_path)}", err=True)
     sys.exit(EXIT_OK)
 
 
-@cli.command()
+def _save_answers(interview, save_path):
+    from .ask import dump_facts
+    if not save_path:
+        return
+    try:
+        with open(save_path, "w", encoding="utf-8") as fh:
+            fh.write(dump_facts(interview.raw))
+    except OSError as e:
+        click.echo(f"policy: cannot write `{printable(save_path)}`: {(e.strerror or 'error').lower()}", err=True)
+        sys.exit(EXIT_FINDING)
+
+
+@cli.command(epilog=_epilog("docs"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, metavar="DIR", help="Directory to write the pages to.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the pages in DIR are not what would be written.")
@@ -266,6 +315,8 @@ def _load_for_cases(policies, params_path, outcomes, fmt, follow_outside=False):
 def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume, worker_args):
     from .batch import WorkerFailure, read_records, run_batch
     from .runfile import OutputError, RunFileError, StdOut, fingerprint, open_out, same_file_problem
+    from .progress import BatchProgress, count_cases
+    from contextlib import nullcontext
     if resume and not out_path:
         raise click.UsageError("--resume needs --out FILE")
     kept = None
@@ -286,15 +337,15 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
         out = StdOut(sys.stdout)
     skip = kept.count if kept else 0
     progress = None
-    if sys.stderr.isatty():
-        def progress(n):
-            if n % 500 == 0:
-                click.echo(f"\r{n} cases", err=True, nl=False)
+    if sys.stderr.isatty():  # on a terminal only: nothing is written to a pipe or a file
+        total = count_cases(facts_path, kind)
+        progress = BatchProgress(None if total is None else max(total - skip, 0), sys.stderr)
     try:
         try:
             records = read_records(facts_path, kind, pset.inputs, parse_lines=jobs == 1)
-            summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
-                                skip=skip, progress=progress, worker_args=worker_args)
+            with progress or nullcontext():
+                summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
+                                    skip=skip, progress=progress, worker_args=worker_args)
         finally:
             out.close()
     except OutputError as e:
@@ -307,17 +358,16 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
         resume_hint = "; the result lines written are complete: --resume carries on from them" if out_path else ""
         click.echo(f"policy: {e}{resume_hint}", err=True)
         sys.exit(EXIT_FINDING)
-    if progress is not None:
-        click.echo("\r", err=True, nl=False)
-    if skip:
-        click.echo(f"resumed after {skip} cases already in {printable(out_path)}", err=True)
+    if skip:  # the summary covers the whole file: the lines kept count too
+        click.echo(f"resumed after {skip} cases already in {printable(out_path)}; {summary.cases} evaluated now",
+                   err=True)
         kept.summary.merge(summary)
         summary = kept.summary
     click.echo(summary.render(), err=True)
     sys.exit(EXIT_FINDING if summary.bad else EXIT_OK)
 
 
-@cli.command("test")
+@cli.command("test", epilog=_epilog("test"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--junit", "junit_path", metavar="FILE", default=None, help="Also write a JUnit XML report to FILE.")
 @click.option("--coverage", is_flag=True, help="Report, per policy, the conditions never seen true or never seen false.")

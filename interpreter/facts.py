@@ -122,8 +122,23 @@ def _checker(t: Type, spec: Any):
 _CHECKERS: dict = {}
 
 
+# How a number is written, in a facts file and in `policy ask` alike: digits, with an optional sign, decimal
+# point and exponent (64500.50, -3, 1e5); no thousands separators or spaces.
+NUMBER_FORM = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_SEPARATED = re.compile(r"[+-]?[0-9]{1,3}([,_ ][0-9]{3})+(\.[0-9]+)?")
+
+
+def number_form_help(text: str) -> str | None:
+    """For a number written with thousands separators (`810,000`): how to write it."""
+    text = text.strip()
+    if _SEPARATED.fullmatch(text):
+        return f"write numbers without separators: {re.sub(r'[,_ ]', '', text)}"
+    return None
+
+
 def _fail(fc, path, t_inner, v):
-    fc.err("fact-type", f"fact `{_path_name(path)}` must be {describe(t_inner)}, not {_kind(v)}", path)
+    help = number_form_help(v) if isinstance(v, str) and t_inner == NUMBER else None
+    fc.err("fact-type", f"fact `{_path_name(path)}` must be {describe(t_inner)}, not {_kind(v)}", path, help=help)
     return _BAD
 
 
@@ -187,7 +202,8 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
                 fc.err("fact-too-large", f"fact `{_path_name(path)}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
                 return _BAD
             if allowed and v not in allowed:
-                hint = None if fc.full else difflib.get_close_matches(v, allowed, n=1)
+                hint = None if fc.full else ([a for a in allowed if a.casefold() == v.casefold()]
+                                             or difflib.get_close_matches(v, allowed, n=1))
                 fc.err("fact-value", f"fact `{_path_name(path)}` is `{v}`, not one of: " + ", ".join(allowed), path,
                        help=f"did you mean `{hint[0]}`?" if hint else None)
                 return _BAD

@@ -12,11 +12,13 @@ from typing import Any, Iterable
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
+from .labels import check_labels
 from .limits import LIMITS
 from .trees import outside_tree, split_outside
 from .model import ExceptionDecl, Expr, Template, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
 from .values import number_problem
+from .units import PLAIN_UNITS, unit_problem
 from .typesys import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
 
 __all__ = ["parse_iso_date", "discover", "read_source", "decode_text", "load_files", "schema_check", "INPUTS_FILE", "MAX_FILE_BYTES",
@@ -463,7 +465,8 @@ def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
                           + ", ".join(str(x) for x in err.validator_value), where)
     if v == "pattern":
         return Diagnostic("schema-value", f"`{_short(err.instance)}` is not of the expected form",
-                          where, help=f"it must match the pattern {_shown_pattern(err.validator_value)}")
+                          where, help=_PATTERN_HELP.get(_shown_pattern(err.validator_value),
+                                                        f"it must match the pattern {_shown_pattern(err.validator_value)}"))
     if v == "propertyNames":
         bad = err.instance
         return Diagnostic("schema-name", f"`{_short(bad)}` is not a valid name here",
@@ -507,6 +510,9 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
         errors = list(_validator(schema).iter_errors(instance))
     except RecursionError:
         return [Diagnostic("yaml-too-deep", "the document is nested too deeply to check", loc.nearest_span(()))]
+    dedented = _dedented_keys(doc, loc, schema)
+    if dedented:  # one mistake of indentation explains the schema errors around it
+        return dedented
     # An unknown key explains the shape errors of its mapping (a misspelt `exrp:` is one mistake, not two).
     unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
     for err in errors:
@@ -518,6 +524,40 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
                 seen.add(k)
                 diags.append(d)
     return diags
+
+
+_ENTRY_DEFS = {"rules": "rule", "outcomes": "outcome", "parameters": "parameter", "inputs": "typespec_full"}
+
+
+# What the patterns of the schemas ask for, in words.
+_PATTERN_HELP = {  # keyed by the pattern as shown (`_shown_pattern`)
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "write YYYY-MM-DD, e.g. 2024-06-01",
+    "^[0-9]{4}$": "write a four-digit year, e.g. 2024",
+    "^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$": "write lower-case words joined by dots, e.g. `urumqi.permanent-residence`",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "names start with a letter or `_` and use only letters, digits and `_`",
+    "^[A-Za-z_][A-Za-z0-9_]*\\.[A-Za-z_][A-Za-z0-9_]*$": "write `alias.rule`, where `alias` is declared under `uses:`",
+}
+
+
+def _dedented_keys(doc: dict, loc: Locator, schema: str) -> list[Diagnostic]:
+    """Keys such as `expr:` written one level too far left: they read as a new entry of the section."""
+    defs = _schema_docs()["policy.schema.json"].get("$defs") or {}
+    found = []
+    for section, def_name in _ENTRY_DEFS.items():
+        entries = doc.get(section)
+        keys = set((defs.get(def_name) or {}).get("properties") or ())
+        if not isinstance(entries, dict) or not keys:
+            continue
+        previous = None
+        for name, value in entries.items():
+            if name in keys and not isinstance(value, dict) and isinstance(entries.get(previous), dict):
+                span = loc.key_span((section, name)) or loc.nearest_span((section, name))
+                found.append(Diagnostic("indentation", f"`{name}:` is not indented under `{previous}`, so it reads "
+                                        f"as a new entry of `{section}`", span,
+                                        help=f"indent `{name}:` to line up with the other keys of `{previous}`"))
+            elif isinstance(value, dict):
+                previous = name
+    return found
 
 
 def _unknown_keys(err, loc: Locator) -> list[Diagnostic]:
@@ -683,7 +723,8 @@ class _Builder:
         span = self.loc.key_span(path) or self.span(*path)
         declared = SCALARS.get(d.get("type")) if d.get("type") else None
         p = ParamDecl(name=name, kind="value", type=ERROR, span=span, label=_text(d.get("label")),
-                      unit=_text(d.get("unit")), source=_text(d.get("source")), note=_text(d.get("note")),
+                      unit=None if d.get("unit") in PLAIN_UNITS else _text(d.get("unit")), measure=_text(d.get("unit")),
+                      source=_text(d.get("source")), note=_text(d.get("note")),
                       allowed=to_decimal(d["allowed"]) if "allowed" in d else None)
         if "value" in d:
             p.kind, p.value = "value", to_decimal(d["value"])
@@ -703,6 +744,16 @@ class _Builder:
                 self.diags.append(Diagnostic("parameter-value", f"parameter `{name}` is the text `{v}`, not a number",
                                              span, help=f"parameter values are data, not expressions: write {v} as "
                                              f"{Decimal(v.strip()[:-1]).scaleb(-2)}"))
+        p.range = tuple(to_decimal(b) for b in d["range"]) if "range" in d else None
+        placed = ([(("value",), d["value"])] if "value" in d else
+                  [(("by_year", k), v) for k, v in d["by_year"].items()] if "by_year" in d else
+                  [(("steps", i, "value"), s["value"]) for i, s in enumerate(d["steps"])])
+        for where, v in placed:
+            problem = next(filter(None, (unit_problem(name, p.measure, p.range, to_decimal(x))
+                                         for x in (v if isinstance(v, list) else [v]))), None)
+            if problem:
+                self.diags.append(Diagnostic("parameter-unit", problem[0], self.loc.nearest_span(path + where),
+                                             help=problem[1]))
         if p.allowed is not None:
             for v in values:
                 if to_decimal(v) not in p.allowed:
@@ -802,17 +853,31 @@ def nesting_problem(doc: Any, loc: Locator | None, file: str) -> Diagnostic | No
     return None
 
 
-def _with_yaml_help(d: Diagnostic) -> Diagnostic:
-    if d.code != "yaml-syntax" or d.help is not None:
+def _with_yaml_help(d: Diagnostic, text: str) -> Diagnostic:
+    """Advice for YAML's own messages, chosen by looking at the line that the message points to."""
+    if d.code != "yaml-syntax" or d.help is not None or d.span is None:
         return d
+    lines = text.splitlines()
+    line = lines[d.span.line - 1] if 0 < d.span.line <= len(lines) else ""
+    before = line[: d.span.column - 1]
+
+    def helped(help: str) -> Diagnostic:
+        return Diagnostic(d.code, d.message, d.span, d.severity, help)
+
+    if "\t" in line[: len(line) - len(line.lstrip())] or "'\\t'" in d.message:
+        return helped("indent with spaces: YAML does not allow tabs for indentation")
     if "mapping values are not allowed" in d.message:
-        return Diagnostic(d.code, d.message, d.span, d.severity,
-                          "a value containing `: ` (such as `all(x in xs: ...)`) must be quoted "
-                          "or written as a block scalar: `key: >-` with the text on the next lines")
+        if re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_]*", before):  # `key:` alone: a key indented too far
+            return helped(f"`{before.strip()}:` is indented more than the key above it; "
+                          "keys of one mapping line up in the same column")
+        return helped("a value containing `: ` (such as `all(x in xs: ...)`) must be quoted "
+                      "or written as a block scalar: `key: >-` with the text on the next lines")
     if "but found '<scalar>'" in d.message or "but found '<block mapping start>'" in d.message:
-        return Diagnostic(d.code, d.message, d.span, d.severity,
-                          "a value that starts with a quote ends at the closing quote; to begin an expression "
+        if re.match(r"""\s*(- )?([^:#'"]*:\s+)?['"]""", before):  # `when: "retired" == status`
+            return helped("a value that starts with a quote ends at the closing quote; to begin an expression "
                           "with a string, quote the whole value: `when: '\"retired\" == status'`")
+        return helped("this line is indented differently from the lines above it: "
+                      "keys of one mapping line up in the same column, and a key's contents are indented under it")
     return d
 
 
@@ -823,7 +888,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         if text is None:
             return None, diags
     doc, loc, diags = load_yaml(text, path)
-    diags = [_with_yaml_help(d) for d in diags]
+    diags = [_with_yaml_help(d, text) for d in diags]
     if any(d.is_error for d in diags):
         return None, diags
     too_deep = nesting_problem(doc, loc, path)
@@ -840,6 +905,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         result: Policy | SharedInputs = SharedInputs(path, b.inputs(doc.get("inputs"), None, ("inputs",)))
     else:
         result = b.policy(doc)
+        diags += check_labels(result, doc, loc, path)
     return result, diags + b.diags
 
 

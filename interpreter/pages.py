@@ -5,6 +5,7 @@ import datetime as _dt
 from decimal import Decimal
 from pathlib import Path
 
+from .labels import fill_label, fixed_values
 from .engine import PolicySet
 from .model import ParamDecl, Policy, RuleDecl
 from . import syntax as A
@@ -97,7 +98,7 @@ def _expr(text: str) -> str:
     return "`" + " ".join(text.split()) + "`"
 
 
-def _rule_lines(r: RuleDecl, amendments, phrases: _Phrases, here: str) -> list[str]:
+def _rule_lines(r: RuleDecl, amendments, phrases: _Phrases, here: str, pset: PolicySet) -> list[str]:
     cite = phrases.cite(r.cite, here)
     out = [f"- **{r.label}**{cite} — `{r.name}`"]
     if r.expr is not None:
@@ -107,7 +108,8 @@ def _rule_lines(r: RuleDecl, amendments, phrases: _Phrases, here: str) -> list[s
         for e in list(r.exceptions) + amendments:
             ecite = phrases.cite(e.cite, here)
             src = f", added by `{e.policy_id}`" if e.policy_id else ""
-            out.append(f"  - exception{src}: {e.label or ''}{ecite} — when {_expr(e.when.text)}, the value is {_expr(e.value.text)}")
+            label = fill_label(e.label, fixed_values(pset, e.policy_id)) if e.policy_id else e.label
+            out.append(f"  - exception{src}: {label or ''}{ecite} — when {_expr(e.when.text)}, the value is {_expr(e.value.text)}")
     if r.note:
         out.append(f"  - note: {' '.join(r.note.split())}")
     return out
@@ -182,7 +184,7 @@ def render_policy(pset: PolicySet, p: Policy, phrases: _Phrases | None = None) -
     if p.rules:
         out += ["## Rules", "", "The named conditions and values the outcomes are built from.", ""]
         for name, r in p.rules.items():
-            out += _rule_lines(r, pset.checked.amendments.get((p.id, name), []), phrases, p.id)
+            out += _rule_lines(r, pset.checked.amendments.get((p.id, name), []), phrases, p.id, pset)
         out.append("")
     if p.amendments:
         out += ["## Exceptions added to other policies", ""]
@@ -228,7 +230,8 @@ def render_pages(pset: PolicySet) -> dict[str, str]:
     phrases = _Phrases(pset)
     for pid in sorted(pset.policies):
         p = pset.policies[pid]
-        pages[f"{_slug(pid)}.md"] = render_policy(pset, p, phrases)
+        # labels name their parameters; a page shows the values that do not change with the date
+        pages[f"{_slug(pid)}.md"] = fill_label(render_policy(pset, p, phrases), fixed_values(pset, pid))
         outcomes = ", ".join(f"`{o}`" for o in p.outcomes) or "(none: rules only)"
         index.append(f"| [`{pid}`]({_slug(pid)}.md) | {_cell(p.title)} | {outcomes} |")
     pages["index.md"] = "\n".join(index) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -328,22 +329,135 @@ def _top_reasons(events: list[dict]) -> list[dict]:
     return sorted(events, key=lambda e: order.get(e.get("status"), 3))
 
 
+# ---- the default text: labels, and unlabelled steps in words (expressions are for --explain)
+
+def _f(ev, key: str, default=None):
+    """A field of a trace event (the one place that knows how events store their fields)."""
+    return ev.get(key, default) if isinstance(ev, dict) else getattr(ev, key, default)
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+_LITERAL = re.compile(r'-?[0-9][0-9,.]*%?( (years?|months?|weeks?|days?))?|"[^"]*"|[0-9]{4}-[0-9]{2}-[0-9]{2}|true|false')
+_OP_WORDS = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than", "==": "equal to",
+             "!=": "not equal to", "≠": "not equal to", "=": "equal to", "in": "one of", "not in": "not one of"}
+
+
+def _words(text: str) -> str:
+    """A name, a field path or `len(...)` in words: `len(eligible_children)` -> `number of eligible children`."""
+    text = " ".join(text.split())
+    m = re.fullmatch(r"len\((.*)\)", text)
+    if m:
+        return f"number of {_words(m.group(1))}"
+    if _NAME.fullmatch(text) or _PATH.fullmatch(text):
+        return text.replace(".", " ").replace("_", " ")
+    return text
+
+
+def _plain_value(v) -> str:
+    if v is None or v == []:
+        return "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, list) and not any(isinstance(x, (dict, list)) for x in v):
+        return ", ".join(_num(x) for x in v)
+    return _summary(v)
+
+
+def _comparison_words(ev) -> str:
+    left, right = _f(ev, "operands")
+    status, op = _f(ev, "status"), _f(ev, "op")
+    subject = _words(_f(left, "text"))
+    if _f(right, "text") == "null" and op in ("==", "!="):
+        if status == "unknown":
+            return f"{subject}: not known"
+        given = (op == "!=") == (status == "true")
+        return f"{subject}: given" if given else f"{subject}: none"
+    if status == "unknown":
+        return f"{subject} {_OP_WORDS.get(op, op)} {_words(_f(right, 'text'))}: not known"
+    if status == "false":
+        op = _NEGATED.get(op, op)
+    other = _operand_text(right)
+    if not _LITERAL.fullmatch(_f(right, "text")):
+        other = f"{_words(_f(right, 'text'))} {other}"
+    return f"{subject}: {_operand_text(left)}, {_OP_WORDS.get(op, op)} {other}"
+
+
+def _condition_words(ev) -> str | None:
+    text = " ".join(_f(ev, "text", "").split())
+    negated = text.startswith("not ") and (_NAME.fullmatch(text[4:]) or _PATH.fullmatch(text[4:]))
+    core = text[4:] if negated else text
+    if not (_NAME.fullmatch(core) or _PATH.fullmatch(core)):
+        return None
+    status = _f(ev, "status")
+    holds = (status == "true") != bool(negated)
+    *owner, last = core.split(".")
+    what = last.replace("_", " ")
+    where = f"{_words('.'.join(owner))}: " if owner else ""
+    if status == "unknown":
+        return f"{_words(core)}: not known"
+    return f"{where}{what}" if holds else f"{where}not {what}"
+
+
+def _plain_line(ev, detail: str | None) -> str:
+    """A step of the default text: its label, else its meaning in words; the expression only as a last resort."""
+    mark = _MARK.get(_f(ev, "status"), "•")
+    if not _f(ev, "label"):
+        if _f(ev, "kind") == "comparison" and len(_f(ev, "operands") or ()) == 2:
+            return f"{mark} {_comparison_words(ev)}"
+        if _f(ev, "kind") == "condition" and not _f(ev, "op"):
+            words = _condition_words(ev)
+            if words:
+                return f"{mark} {words}"
+    return _event_line(ev, None if _f(ev, "status") == "unknown" else detail)  # "unknown == x" says nothing
+
+
+def _why(ev, depth: int, out: list[str], limit: int = 3):
+    """Below a step that failed: the first labelled step inside it that failed too, and so on (a missing
+    record, a year below the threshold), so that the default text says what made it fail."""
+    if limit == 0:
+        return
+    todo = list(_f(ev, "children") or ())
+    while todo:
+        child = todo.pop(0)
+        if _f(child, "status") != "false" or _f(child, "kind") == "exception":
+            continue  # an exception that did not apply is not why a value is false
+        if _f(child, "label") and (_f(child, "kind") in ("rule", "condition", "comparison")
+                                   or _f(child, "kind") == "value" and _f(child, "index") is not None):  # an item
+            detail, _ = _collapse(child)
+            out.append("    " + "  " * depth + printable(_event_line(child, detail)))
+            _why(child, depth + 1, out, limit - 1)
+            return
+        todo[:0] = list(_f(child, "children") or ())
+
+
+def _render_plain(events: list, out: list[str]):
+    for ev in events:
+        if _f(ev, "parameters_only"):
+            continue
+        detail, _ = _collapse(ev)
+        out.append("    " + printable(_plain_line(ev, detail)))
+        if _f(ev, "status") == "false" and _f(ev, "kind") != "outcome":  # an outcome says why in its own result
+            _why(ev, 1, out)
+
+
 def render_result_text(r: OutcomeResult, explain: bool, color: bool) -> list[str]:
     st = _Style(color)
     mark, word, code = _STATUS[r.status]
     cite = f" ({r.cite})" if r.cite else ""
     out = [f"{st(mark + ' ' + word, code)}  " + printable(f"{r.policy} / {r.outcome}: {r.label}{cite}")]
     for k, v in r.values.items():
-        out.append(printable(f"    {k} = {'null' if v is None else _num(v)}"))
+        out.append(printable(f"    {k} = {'null' if v is None else _num(v)}" if explain
+                             else f"    {_words(k)}: {_plain_value(v)}"))
     for k in r.unknown_values:
-        out.append(printable(f"    {k} = unknown"))
+        out.append(printable(f"    {k} = unknown" if explain else f"    {_words(k)}: not known"))
     for d in r.diagnostics:
         out.append(printable(f"    {d.span}: error[{d.code}]: {d.message}" if d.span else f"    error[{d.code}]: {d.message}"))
     if r.status in ("applies", "does_not_apply", "undetermined") and r.trace:
         if explain:
             _render_events(_top_reasons(r.trace) + _values_events(r.trace), 0, out, True)
         else:
-            _render_events(_top_reasons(r.trace), 0, out, False)
+            _render_plain(_top_reasons(r.trace), out)
     if r.missing:
         out.append(printable("    missing: " + ", ".join(m.name for m in r.missing)))
     return out
@@ -411,7 +525,11 @@ def render_test_run_text(run, coverage: bool, color: bool = False) -> str:
     out.append("")
     files = len(run.files)
     n = len(run.cases)
-    out.append(f"{passed} passed, {failed} failed ({n} case{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''})")
+    broken = sum(1 for f in run.files if not f.cases and any(d.is_error for d in f.diagnostics))
+    not_run = f"; {broken} file{'s have' if broken != 1 else ' has'} errors and {'were' if broken != 1 else 'was'} not run" \
+        if broken else ""
+    out.append(f"{passed} passed, {failed} failed ({n} case{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+               f"{not_run})")
     return "\n".join(out) + "\n"
 
 

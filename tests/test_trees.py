@@ -49,6 +49,14 @@ def test_a_test_files_policies_path_out_of_the_tree_is_refused(runner, tmp_path,
            "and the paths given; it is not read" in r.stderr
     r = runner.invoke(cli, ["test", str(tree), "--follow-outside"])
     assert r.exit_code == 0, r.output
+    # policy validate checks test files too, and refuses the same path
+    r = runner.invoke(cli, ["validate", str(tree)])
+    assert r.exit_code == 1
+    assert f"x.test.yaml:1:11: error[outside-tree]: `{outside}` leads to `{outside}`, outside the current folder " \
+           "and the paths given; it is not read" in r.stderr
+    assert "secret-line-never-printed" not in r.output
+    r = runner.invoke(cli, ["validate", str(tree), "--follow-outside"])
+    assert r.exit_code == 0, r.output
 
 
 def test_a_test_files_policies_path_is_relative_to_the_test_file(runner, tmp_path, monkeypatch):

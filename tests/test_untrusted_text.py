@@ -84,6 +84,27 @@ def test_fact_strings_are_escaped_in_values_explain_and_errors(runner, tmp_path)
     assert "error[fact-value]: fact `c` is `\\x1b[2J\\x1b]0;owned\\x07\\n✓ applies \\x9b31m`, not one of" in r.stderr
 
 
+def test_fact_strings_are_escaped_in_the_default_text_in_words(runner, tmp_path):
+    d = _set(tmp_path)
+    (d / "q.yaml").write_text('''\
+id: t.q
+title: Q
+inputs: {name: string}
+outcomes:
+  named:
+    label: "the name \\e[2J"
+    when: name == "x"
+''', encoding="utf-8")
+    facts = tmp_path / "f.json"
+    facts.write_text(json.dumps({"a": True, "s": ATTACK, "name": ATTACK}), encoding="utf-8")
+    r = runner.invoke(cli, ["eval", str(d), "--facts", str(facts), "--as-of", AS_OF])
+    assert r.exit_code == 0, r.output
+    _no_raw_controls(r.stdout)
+    assert "    v: \\x1b[2J\\x1b]0;owned\\x07\\n✓ applies \\x9b31m" in r.stdout
+    assert "t.q / named: the name \\x1b[2J" in r.stdout
+    assert '    ✗ name: "\\x1b[2J\\x1b]0;owned\\x07\\n✓ applies \\x9b31m", not equal to "x"' in r.stdout
+
+
 def test_a_lone_surrogate_in_json_output_is_escaped(runner, tmp_path):
     d = _set(tmp_path)
     facts = tmp_path / "f.json"
