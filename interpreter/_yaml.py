@@ -257,9 +257,10 @@ class Locator:
         return self._text[node.start_mark.index:node.start_mark.index + 1] in ("&", "!")
 
     def _survey(self) -> bool:
-        """Whether libyaml's marks are PyYAML's for this tree: not when an empty plain scalar sits in a
-        flow collection (libyaml marks it at the next token, PyYAML just after the `:` or `?`). Also
-        notes whether any node has an anchor or a tag."""
+        """Whether libyaml's marks and tags are PyYAML's for this tree: not when an empty plain scalar
+        sits in a flow collection (libyaml marks it at the next token, PyYAML just after the `:` or `?`),
+        nor when an empty scalar has a tag or an anchor (libyaml makes `a: !` a string, PyYAML null).
+        Also notes whether any node has an anchor or a tag."""
         properties = False
         stack, seen = [(self._root, False)] if self._root is not None else [], set()
         while stack:
@@ -267,9 +268,10 @@ class Locator:
             if id(node) in seen:
                 continue
             seen.add(id(node))
-            properties = properties or self._has_properties(node)
+            has_properties = self._has_properties(node)
+            properties = properties or has_properties
             if isinstance(node, ScalarNode):
-                if in_flow and not node.value and not node.style:
+                if not node.value and not node.style and (in_flow or has_properties):
                     return False
                 continue
             children = node.value if isinstance(node, SequenceNode) else [c for pair in node.value for c in pair]
@@ -286,9 +288,8 @@ class Locator:
 
     def explicit_tag(self, node: Node) -> bool:
         """Whether the scalar node was written with a tag of its own (`!!str 1e5`)."""
-        if not self._has_properties(node):
-            return False
-        return self._any_properties().get(node.end_mark.index, (0, 0, False))[2]
+        table = self._any_properties() if self._has_properties(node) else None
+        return table is not None and table.get(node.end_mark.index, (0, 0, False))[2]  # `!` alone: no token
 
     def _node_span(self, node: Node) -> Span:
         return self.index_span(node.start_mark.index, node.end_mark.index)

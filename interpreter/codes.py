@@ -18,6 +18,9 @@ CODES: dict[str, str] = {
     "empty-file": "an empty policy file",
     "no-policies": "a directory with no policy files, or nothing to load",
     "no-tests": "no test files under the paths given",
+    "outside-tree": "a file a symbolic link (or a test file's `policies:`) leads to outside the tree checked; "
+                    "read only with `--follow-outside`",
+    "too-many-diagnostics": "the diagnostics of one file (or record) past the limit (100 by default), counted, not shown",
     # YAML
     "yaml-syntax": "the file is not valid YAML or JSON",
     "yaml-key": "a mapping key that is a list or a mapping, not a string",
@@ -26,7 +29,7 @@ CODES: dict[str, str] = {
     "yaml-invalid-value": "a value that does not match its explicit tag (`!!bool maybe`)",
     "yaml-too-deep": "a document nested too deeply, or an alias that contains itself",
     "yaml-too-large": "a document with more nodes than the limit, aliases counted each time used",
-    "duplicate-key": "a key given twice in one mapping",
+    "duplicate-key": "a key given twice in one mapping or JSON line, or a fact given by two CSV columns",
     # schema
     "unknown-key": "a key the schema does not allow here",
     "missing-key": "a required key is absent",
@@ -35,6 +38,7 @@ CODES: dict[str, str] = {
     "schema-name": "a name that is not a letter or `_` followed by letters, digits or `_`",
     "schema-shape": "a mapping with the wrong combination of keys",
     "schema": "any other schema violation",
+    "indentation": "a key such as `expr:` written one level too far left, so that it reads as a new entry",
     # expressions
     "parse-error": "the text is not a valid expression",
     "expression-too-long": "an expression longer than the limit (20,000 characters by default)",
@@ -42,7 +46,9 @@ CODES: dict[str, str] = {
     "invalid-number": "a number that is not finite, has too many digits or is out of range",
     "invalid-date": "a date that is not `YYYY-MM-DD` or does not exist",
     "invalid-duration": "a duration with a fractional number (`1.5 years`) or of more than 6 digits",
-    "template": "a rule's `each` text that mentions no binder variable, or has a `{` without `}`",
+    "template": "a rule's `each` text that mentions no binder variable, a `{` without `}`, "
+                "or a label placeholder that names no parameter",
+    "label-number": "a label that states the value of a parameter of its policy instead of naming it (a warning)",
     # names and types
     "unknown-name": "a name that is not a binder variable, input, parameter, rule, outcome, alias or `today`",
     "unknown-function": "a function that is not built in",
@@ -67,6 +73,7 @@ CODES: dict[str, str] = {
     "input-conflict": "one input declared with two different types among the inputs a policy sees",
     "parameter-type": "parameter values without one type, or not matching `type:`",
     "parameter-value": "a parameter value not in its `allowed` list, or written as a percentage",
+    "parameter-unit": "a parameter value that its `unit:` or `range:` does not admit (a share of 20 for 20%)",
     "params-shape": "a parameters file, or an entry in it, of the wrong shape",
     "unused-input": "an input that no expression reads (a warning)",
     "unused-parameter": "a parameter that no expression reads (a warning)",
@@ -75,7 +82,7 @@ CODES: dict[str, str] = {
     "fact-type": "a fact of the wrong kind",
     "fact-value": "a string fact not among the input's `values`",
     "fact-null": "`null` for an input or field that is not nullable",
-    "fact-too-large": "a list or a string fact longer than the limit",
+    "fact-too-large": "a list or a string fact longer than the limit, or a CSV cell over the CSV reader's limit",
     "facts-unreadable": "the facts cannot be read at all",
     "unknown-value": "a comparison with a string that the input's `values` never hold",
     "json-syntax": "a JSON Lines record that is not valid JSON",
@@ -83,6 +90,9 @@ CODES: dict[str, str] = {
     "csv-syntax": "a CSV file whose header cannot be read",
     "csv-row": "a CSV row with more or fewer cells than the header",
     "csv-cell": "a CSV cell that cannot be read as its column's type",
+    # test files
+    "test-policies": "the policies a test file names do not load",
+    "test-outcome": "an expected outcome of a test case that names no outcome, or more than one",
     # evaluation
     "conflict": "two exceptions of a rule apply and give different values",
     "division-by-zero": "`/` by zero",
@@ -91,4 +101,6 @@ CODES: dict[str, str] = {
     "empty-list": "`min` or `max` of an empty list",
     "invalid-index": "a `by_year` table indexed by a fraction",
     "invalid-argument": "a function argument out of its range (`round` places, `range` sizes)",
+    "evaluation-budget": "a decision that goes through more binder items and range numbers, or makes a longer "
+                         "string, than the limits (1,000,000 each by default)",
 }

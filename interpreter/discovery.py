@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .diagnostics import Diagnostic, Span
+from .trees import outside_tree, split_outside
 
 __all__ = ["discover", "INPUTS_FILES"]
 
@@ -27,10 +28,12 @@ def _walk(top: Path) -> Iterable[str]:
                 yield str(f)
 
 
-def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic], set[str]]:
+def discover(paths: Iterable[str], follow_outside: bool = False) -> tuple[list[str], list[Diagnostic], set[str]]:
     """Expand files and directories (recursively) into the policy files to load, in a stable order.
 
-    A policy file named on its own brings the `inputs.yaml` beside it.
+    A policy file named on its own brings the `inputs.yaml` beside it. A file found in a directory
+    that is a symbolic link to somewhere outside that directory is refused (`outside-tree`) unless
+    `follow_outside`.
     """
     files: list[str] = []
     implied: list[str] = []
@@ -38,8 +41,11 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic], set[str
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(_walk(p))
-            if not found:
+            found, outside = sorted(_walk(p)), []
+            if not follow_outside:
+                found, outside = split_outside(found, [raw])
+                diags += [outside_tree(f, raw) for f in outside]
+            if not found and not outside:
                 diags.append(Diagnostic("no-policies", f"no policy files (*.yaml) found in `{raw}`", Span.point(raw, 1, 1)))
             files.extend(found)
         elif p.exists():

@@ -15,11 +15,13 @@ from typing import Any
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
 from .discovery import INPUTS_FILES
+from .labels import check_labels
 from .model import ExceptionDecl, Expr, Template, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
 from .schemacheck import schema_check
 from .sources import nesting_problem, parse_iso_date, read_source
 from .typesys import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
+from .units import PLAIN_UNITS, unit_problem
 from .values import number_problem
 
 __all__ = ["load_file", "load_files", "type_of_value", "typespec_to_type", "to_decimal"]
@@ -157,7 +159,8 @@ class _Builder:
         span = self.loc.key_span(path) or self.span(*path)
         declared = SCALARS.get(d.get("type")) if d.get("type") else None
         p = ParamDecl(name=name, kind="value", type=ERROR, span=span, label=_text(d.get("label")),
-                      unit=_text(d.get("unit")), source=_text(d.get("source")), note=_text(d.get("note")),
+                      unit=None if d.get("unit") in PLAIN_UNITS else _text(d.get("unit")), measure=_text(d.get("unit")),
+                      source=_text(d.get("source")), note=_text(d.get("note")),
                       allowed=to_decimal(d["allowed"]) if "allowed" in d else None)
         if "value" in d:
             p.kind, p.value = "value", to_decimal(d["value"])
@@ -177,6 +180,16 @@ class _Builder:
                 self.diags.append(Diagnostic("parameter-value", f"parameter `{name}` is the text `{v}`, not a number",
                                              span, help=f"parameter values are data, not expressions: write {v} as "
                                              f"{Decimal(v.strip()[:-1]).scaleb(-2)}"))
+        p.range = tuple(to_decimal(b) for b in d["range"]) if "range" in d else None
+        placed = ([(("value",), d["value"])] if "value" in d else
+                  [(("by_year", k), v) for k, v in d["by_year"].items()] if "by_year" in d else
+                  [(("steps", i, "value"), s["value"]) for i, s in enumerate(d["steps"])])
+        for where, v in placed:
+            problem = next(filter(None, (unit_problem(name, p.measure, p.range, to_decimal(x))
+                                         for x in (v if isinstance(v, list) else [v]))), None)
+            if problem:
+                self.diags.append(Diagnostic("parameter-unit", problem[0], self.loc.nearest_span(path + where),
+                                             help=problem[1]))
         if p.allowed is not None:
             for v in values:
                 if to_decimal(v) not in p.allowed:
@@ -258,17 +271,31 @@ class _Builder:
         return pol
 
 
-def _with_yaml_help(d: Diagnostic) -> Diagnostic:
-    if d.code != "yaml-syntax" or d.help is not None:
+def _with_yaml_help(d: Diagnostic, text: str) -> Diagnostic:
+    """Advice for YAML's own messages, chosen by looking at the line that the message points to."""
+    if d.code != "yaml-syntax" or d.help is not None or d.span is None:
         return d
+    lines = text.splitlines()
+    line = lines[d.span.line - 1] if 0 < d.span.line <= len(lines) else ""
+    before = line[: d.span.column - 1]
+
+    def helped(help: str) -> Diagnostic:
+        return Diagnostic(d.code, d.message, d.span, d.severity, help)
+
+    if "\t" in line[: len(line) - len(line.lstrip())] or "'\\t'" in d.message:
+        return helped("indent with spaces: YAML does not allow tabs for indentation")
     if "mapping values are not allowed" in d.message:
-        return Diagnostic(d.code, d.message, d.span, d.severity,
-                          "a value containing `: ` (such as `all(x in xs: ...)`) must be quoted "
-                          "or written as a block scalar: `key: >-` with the text on the next lines")
+        if re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_]*", before):  # `key:` alone: a key indented too far
+            return helped(f"`{before.strip()}:` is indented more than the key above it; "
+                          "keys of one mapping line up in the same column")
+        return helped("a value containing `: ` (such as `all(x in xs: ...)`) must be quoted "
+                      "or written as a block scalar: `key: >-` with the text on the next lines")
     if "but found '<scalar>'" in d.message or "but found '<block mapping start>'" in d.message:
-        return Diagnostic(d.code, d.message, d.span, d.severity,
-                          "a value that starts with a quote ends at the closing quote; to begin an expression "
+        if re.match(r"""\s*(- )?([^:#'"]*:\s+)?['"]""", before):  # `when: "retired" == status`
+            return helped("a value that starts with a quote ends at the closing quote; to begin an expression "
                           "with a string, quote the whole value: `when: '\"retired\" == status'`")
+        return helped("this line is indented differently from the lines above it: "
+                      "keys of one mapping line up in the same column, and a key's contents are indented under it")
     return d
 
 
@@ -279,7 +306,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         if text is None:
             return None, diags
     doc, loc, diags = load_yaml(text, path)
-    diags = [_with_yaml_help(d) for d in diags]
+    diags = [_with_yaml_help(d, text) for d in diags]
     if any(d.is_error for d in diags):
         return None, diags
     too_deep = nesting_problem(doc, loc, path)
@@ -296,6 +323,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         result: Policy | SharedInputs = SharedInputs(path, b.inputs(doc.get("inputs"), None, ("inputs",)))
     else:
         result = b.policy(doc)
+        diags += check_labels(result, doc, loc, path)
     return result, diags + b.diags
 
 

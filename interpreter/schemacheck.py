@@ -93,6 +93,11 @@ _JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "
                "integer": "a whole number", "boolean": "true or false", "null": "null"}
 
 
+def _shown_pattern(pattern: str) -> str:
+    """A schema pattern as people read it: `(?!\\n)$` (an end with no line break before it) shown as `$`."""
+    return pattern.replace("(?!\\n)$", "$")
+
+
 def _kind_of(v: Any) -> str:
     if isinstance(v, bool):
         return "true or false"
@@ -158,7 +163,8 @@ def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
                           + ", ".join(str(x) for x in err.validator_value), where)
     if v == "pattern":
         return Diagnostic("schema-value", f"`{_short(err.instance)}` is not of the expected form",
-                          where, help=f"it must match the pattern {err.validator_value}")
+                          where, help=_PATTERN_HELP.get(_shown_pattern(err.validator_value),
+                                                        f"it must match the pattern {_shown_pattern(err.validator_value)}"))
     if v == "propertyNames":
         bad = err.instance
         return Diagnostic("schema-name", f"`{_short(bad)}` is not a valid name here",
@@ -202,6 +208,9 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
         errors = list(_validator(schema).iter_errors(instance))
     except RecursionError:
         return [Diagnostic("yaml-too-deep", "the document is nested too deeply to check", loc.nearest_span(()))]
+    dedented = _dedented_keys(doc, loc, schema)
+    if dedented:  # one mistake of indentation explains the schema errors around it
+        return dedented
     # An unknown key explains the shape errors of its mapping (a misspelt `exrp:` is one mistake, not two).
     unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
     for err in errors:
@@ -213,6 +222,40 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
                 seen.add(k)
                 diags.append(d)
     return diags
+
+
+_ENTRY_DEFS = {"rules": "rule", "outcomes": "outcome", "parameters": "parameter", "inputs": "typespec_full"}
+
+
+# What the patterns of the schemas ask for, in words.
+_PATTERN_HELP = {  # keyed by the pattern as shown (`_shown_pattern`)
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "write YYYY-MM-DD, e.g. 2024-06-01",
+    "^[0-9]{4}$": "write a four-digit year, e.g. 2024",
+    "^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$": "write lower-case words joined by dots, e.g. `urumqi.permanent-residence`",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "names start with a letter or `_` and use only letters, digits and `_`",
+    "^[A-Za-z_][A-Za-z0-9_]*\\.[A-Za-z_][A-Za-z0-9_]*$": "write `alias.rule`, where `alias` is declared under `uses:`",
+}
+
+
+def _dedented_keys(doc: dict, loc: Locator, schema: str) -> list[Diagnostic]:
+    """Keys such as `expr:` written one level too far left: they read as a new entry of the section."""
+    defs = _schema_docs()["policy.schema.json"].get("$defs") or {}
+    found = []
+    for section, def_name in _ENTRY_DEFS.items():
+        entries = doc.get(section)
+        keys = set((defs.get(def_name) or {}).get("properties") or ())
+        if not isinstance(entries, dict) or not keys:
+            continue
+        previous = None
+        for name, value in entries.items():
+            if name in keys and not isinstance(value, dict) and isinstance(entries.get(previous), dict):
+                span = loc.key_span((section, name)) or loc.nearest_span((section, name))
+                found.append(Diagnostic("indentation", f"`{name}:` is not indented under `{previous}`, so it reads "
+                                        f"as a new entry of `{section}`", span,
+                                        help=f"indent `{name}:` to line up with the other keys of `{previous}`"))
+            elif isinstance(value, dict):
+                previous = name
+    return found
 
 
 def _unknown_keys(err, loc: Locator) -> list[Diagnostic]:

@@ -457,7 +457,7 @@ FILES = _files()
 SNIPPETS = [
     "a: |\n  x\n\n  y\n", "a: >-\n   x\n  y\n", "- 'it''s'\n- \"a\\tb\\x41\\u263A\\\n  c\"\n", "{a: b, c: [d, e:f, 'g']}\n",
     "a: b # c\n#d\n  # e\n", "\ufeffa: 1\n", "a:\r\n  b: c\r\n", "a: b\x85c: d\n", "a: x\u2028y\n", "k: |2-\n    x\n   y\n",
-    "? a\n: b\n", "--- x\n...\n--- y\n", "a: &x 1\nb: *x\n", "a: !!str 1e5\n", "a: 'x\n\n  y'\n", "a: \"x\\\n  y\"\n",
+    "? a\n: b\n", "--- x\n...\n--- y\n", "a: &x 1\nb: *x\n", "a: !!str 1e5\n", "!", "a: !\nb: !!str\n", "a: 'x\n\n  y'\n", "a: \"x\\\n  y\"\n",
     "- a\n -b\n", "a:\tb\n", "a: [1,\n 2]\n", "a: b  #c\n", "a: b #c d\n", "a: b#c\n", "k: a\n b\n  c\n", "- a\n  b\n c\n",
     "k:\n  a\n b\n", "  k: a\n b\n", "[a #b\n]", "{a: b #c\n}", "a: b\n---\n", "a: b\n...\n", "a: b\n--- \n",
     "a: 'x\n---\n'", "a: |\n  x\n---\n", "x: >\n\n  a\n\n\n  b\n\n", "a:    \n  b\n", "a: b   \n   c  # d\n",
