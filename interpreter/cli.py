@@ -298,7 +298,7 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
     versions apart. Exit codes: 0 no decision differs, 1 some do, 2 trouble.
     """
     from . import diff as D
-    from .batch import batch_kind, read_records
+    from .batch import WorkerFailure, batch_kind, read_records
     import tempfile
     if len(policies) != (1 if against else 2):
         raise click.UsageError("give OLD and NEW policy directories, or one directory and --against REV")
@@ -339,7 +339,11 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
             except OSError as e:
                 click.echo(f"policy: cannot read `{facts_path}`: {(e.strerror or 'error').lower()}", err=True)
                 sys.exit(EXIT_USAGE)
-        doc = D.diff_document(names[0], names[1], old, new, as_of=as_of, caseload=facts_path, impact=impact)
+            except WorkerFailure as e:
+                click.echo(f"policy: {e}", err=True)
+                sys.exit(EXIT_USAGE)
+        doc = D.diff_document(names[0], names[1], old, new, as_of=as_of, caseload=facts_path, impact=impact,
+                              selectors=outcomes)
     text = to_json(doc) + "\n" if fmt == "json" else D.render_markdown(doc) if fmt == "markdown" else D.render_text(doc)
     if out_path:
         try:

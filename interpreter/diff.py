@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from . import syntax as A
-from .batch import Record, evaluate_record
+from .batch import Record, WorkerFailure, evaluate_record
 from .builtins import BUILTINS, EvalError
 from .engine import STATUSES, PolicySet
 from .printer import format_value, to_text
@@ -29,6 +29,7 @@ EXAMPLES = 5          # example cases kept per transition and per changed value
 ABSENT = "absent"     # the status of an outcome in the version that does not have it
 NOT_EVALUATED = "not_evaluated"  # a condition's truth value in a version that did not evaluate it
 BLOCK = 2000          # cases per block sent to a worker process
+SHOWN_INVALID = 20    # invalid cases listed in text and Markdown (the JSON lists every one)
 
 
 # ---------------------------------------------------------------- static changes
@@ -348,21 +349,18 @@ def _integer_valued(pset: PolicySet, node) -> bool:
     if name is None:
         return False
 
-    def find(spec) -> bool | None:
-        if isinstance(spec, dict):
-            for k, v in spec.items():
-                if k == name and (v == "integer" or (isinstance(v, dict) and v.get("type") == "integer")):
-                    return True
-                if isinstance(v, (dict, list)) and find(v):
-                    return True
-        elif isinstance(spec, list):
-            return any(find(x) for x in spec)
-        return None
+    def integer(spec) -> bool:
+        return spec == "integer" or (isinstance(spec, dict) and spec.get("type") == "integer")
 
-    decl = pset.inputs.get(name)
-    if decl is not None:
-        return decl.spec == "integer" or (isinstance(decl.spec, dict) and decl.spec.get("type") == "integer")
-    return any(find(d.spec) for d in pset.inputs.values())
+    def field_in(spec) -> bool:  # a field of that name declared integer, in a record or a list's items
+        if isinstance(spec, dict):
+            return any((k == name and integer(v)) or field_in(v) for k, v in spec.items())
+        return isinstance(spec, list) and any(field_in(x) for x in spec)
+
+    if isinstance(node, A.Name):
+        decl = pset.inputs.get(name)
+        return decl is not None and integer(decl.spec)
+    return any(field_in(d.spec) for d in pset.inputs.values())
 
 
 def _step(bounds: list, whole: bool):
@@ -383,10 +381,7 @@ def _values_to_try(op: str, bounds: list, step) -> list:
             values.append(b - step)
         elif op in ("<=", ">"):
             values.append(b + step)
-    out = []
-    for v in sorted(set(values)):
-        out.append(v)
-    return out
+    return sorted(set(values))
 
 
 def boundary_cases(old: PolicySet, new: PolicySet, as_of: _dt.date) -> list[dict]:
@@ -401,12 +396,9 @@ def boundary_cases(old: PolicySet, new: PolicySet, as_of: _dt.date) -> list[dict
             b_old, b_new = before.get(key), after.get(key)
             t_old = b_old[2] if b_old else None
             t_new = b_new[2] if b_new else None
-            if b_old and b_new and t_old == t_new and type(t_old) is type(t_new):
-                continue
             if b_old and b_new and t_old == t_new:
                 continue
-            node = (b_new or b_old)[0]
-            varying = (b_new or b_old)[1]
+            node, varying, _ = b_new or b_old
             bounds = [t for t in (t_old, t_new) if t is not None]
             if not all(isinstance(t, (Decimal, _dt.date)) for t in bounds) or \
                     len({type(t) for t in bounds}) > 1:
@@ -616,21 +608,26 @@ def run_impact(old: PolicySet, new: PolicySet, records: Iterable[Record], *, as_
         pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(load_args,))
     total = Impact()
     pending: deque = deque()
-    with pool:
-        for block in _blocks(records):
-            pending.append(pool.submit(_work, block))
-            if len(pending) >= 2 * jobs + 2:
+    from concurrent.futures.process import BrokenProcessPool
+    try:
+        with pool:
+            for block in _blocks(records):
+                pending.append(pool.submit(_work, block))
+                if len(pending) >= 2 * jobs + 2:
+                    total.merge(pending.popleft().result())
+            while pending:
                 total.merge(pending.popleft().result())
-        while pending:
-            total.merge(pending.popleft().result())
+    except BrokenProcessPool:
+        raise WorkerFailure("a worker process stopped before finishing its cases") from None
     return total
 
 
 # ---------------------------------------------------------------- the document
 
 def diff_document(old_name: str, new_name: str, old: PolicySet, new: PolicySet, *, as_of: _dt.date,
-                  caseload: str | None = None, impact: Impact | None = None) -> dict:
-    """The diff as one plain-data document (schema/diff.schema.json)."""
+                  caseload: str | None = None, impact: Impact | None = None, selectors=()) -> dict:
+    """The diff as one plain-data document (schema/diff.schema.json); `selectors` (as --outcome takes them)
+    limit the outcomes counted."""
     changes = static_changes(old, new)
     order = {k: i for i, k in enumerate([f"{p}.{o}" for p, o in old.outcome_names()]
                                          + [f"{p}.{o}" for p, o in new.outcome_names()])}
@@ -655,6 +652,9 @@ def diff_document(old_name: str, new_name: str, old: PolicySet, new: PolicySet, 
         values.append({"policy": p, "outcome": o, "value": name, "count": n, "examples": examples})
     outcomes = []
     keys = list(dict.fromkeys(order))
+    if selectors:
+        chosen = {f"{p}.{o}" for pset in (old, new) for p, o in pset.select(selectors)[0]}
+        keys = [k for k in keys if k in chosen]
     if caseload is not None:
         for k in keys:
             p, o = split(k)
@@ -761,17 +761,19 @@ def render_text(doc: dict) -> str:
                 out.append(f"    e.g. {e['id']}: {_v(e['old'])} -> {_v(e['new'])}")
         if doc["invalid"]:
             out.append(f"  cases with invalid facts (counted apart): {doc['invalid_cases']}")
-            for bad in doc["invalid"]:
+            for bad in doc["invalid"][:SHOWN_INVALID]:
                 out.append(f"    {bad['id']} (record {bad['record']})")
                 for side, diags in _sides(bad):
                     for d in diags:
                         out.append(f"      {side}: {d['file']}:{d['line']}:{d['column']}: {d['code']}: {d['message']}")
+            if len(doc["invalid"]) > SHOWN_INVALID:
+                out.append(f"    ... and {len(doc['invalid']) - SHOWN_INVALID} more (all are in --format json)")
     else:
         out += ["", "Boundary cases (no caseload given):" if doc["boundary_cases"] else
                 "Boundary cases: no comparison with a fixed boundary differs"]
         for b in doc["boundary_cases"]:
             out.append(f"  {b['policy']}, {b['where']}: {b['comparison']}")
-            out.append(f"    boundary of {b['fact']} {b['op']}: {_v(b['old'])} -> {_v(b['new'])}")
+            out.append(f"    old: {_bound(b, 'old')}; new: {_bound(b, 'new')}")
             for c in b["cases"]:
                 mark = "  " if c["old"] == c["new"] else "* "
                 out.append(f"    {mark}{b['fact']} = {_v(c['value'])}: old {_truth(c['old'])}, new {_truth(c['new'])}")
@@ -784,6 +786,10 @@ def _sides(bad: dict) -> list[tuple[str, list]]:
     if bad["old"] == bad["new"]:
         return [("old and new", bad["old"])]
     return [("old", bad["old"]), ("new", bad["new"])]
+
+
+def _bound(b: dict, side: str) -> str:
+    return "no such comparison" if b[side] is None else f"{b['fact']} {b['op']} {_v(b[side])}"
 
 
 def _impact_line(doc: dict) -> str:
@@ -800,12 +806,12 @@ def render_markdown(doc: dict) -> str:
     """The diff as a pull-request comment."""
     out = [f"### Policy diff: `{doc['old']}` → `{doc['new']}`", "", f"As of {doc['as_of']}.", ""]
     if doc["changes"]:
-        out += ["#### Changes", "", "```diff"]
+        out += ["#### Changes", "", "~~~diff"]  # not ```: a report shown inside a ``` block stays whole
         for c in doc["changes"]:
             lines = change_lines(c)
             out.append(lines[0])
             out += lines[1:]
-        out += ["```", ""]
+        out += ["~~~", ""]
     else:
         out += ["No change to the policies.", ""]
     if doc["caseload"] is not None:
@@ -825,14 +831,17 @@ def render_markdown(doc: dict) -> str:
             out.append("")
         if doc["invalid"]:
             out += [f"{doc['invalid_cases']} case(s) with invalid facts, counted apart:", ""]
-            for bad in doc["invalid"]:
+            for bad in doc["invalid"][:SHOWN_INVALID]:
                 diags = [f"{side}: `{d['code']}` {d['message']}" for side, ds in _sides(bad) for d in ds]
                 out.append(f"- `{bad['id']}` (record {bad['record']}): " + _md("; ".join(diags)))
+            if len(doc["invalid"]) > SHOWN_INVALID:
+                out.append(f"- ... and {len(doc['invalid']) - SHOWN_INVALID} more")
             out.append("")
     elif doc["boundary_cases"]:
         out += ["#### Boundary cases", ""]
         for b in doc["boundary_cases"]:
-            out += [f"`{b['policy']}`, {b['where']}: `{_md(b['comparison'])}`; boundary {_v(b['old'])} → {_v(b['new'])}",
+            out += [f"`{b['policy']}`, {b['where']}: `{_md(b['comparison'])}`; old: `{_md(_bound(b, 'old'))}`, "
+                    f"new: `{_md(_bound(b, 'new'))}`",
                     "", f"| `{_md(b['fact'])}` | old | new |", "| ---: | --- | --- |"]
             for c in b["cases"]:
                 bold = "**" if c["old"] != c["new"] else ""

@@ -124,7 +124,7 @@ Changes:
 
 Boundary cases (no caseload given):
   t.grant, outcome grant: income <= ceiling
-    boundary of income <=: 1000 -> 900
+    old: income <= 1000; new: income <= 900
       income = 900: old true, new true
     * income = 900.01: old true, new false
     * income = 1000: old true, new false
@@ -260,6 +260,10 @@ def test_a_removed_outcome(runner, tmp_path):
     r, _ = diff(runner, old, new, "--facts", cases, "--as-of", "2026-03-01", fmt="markdown")
     assert r.exit_code == 1
     assert "| `t.two` / `second` | applies | absent | 1 | `q` |" in r.stdout.splitlines()
+    r, doc = diff(runner, old, new, "--facts", cases, "--as-of", "2026-03-01", "--outcome", "first")
+    assert r.exit_code == 0  # the outcome that changed is not counted
+    assert (doc["cases"], doc["changed_cases"], doc["transitions"]) == (3, 0, [])
+    assert doc["outcomes"] == [{"policy": "t.two", "outcome": "first", "unchanged": 3, "changed_status": 0}]
 
 
 # ---------------------------------------------------------------- a table by year
