@@ -318,11 +318,12 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
         else:
             paths, names = ([policies[0]], [policies[1]]), (policies[0], policies[1])
         sets = []
-        for p in paths:
+        for side, p, name in zip(("old", "new"), paths, names):
             try:
                 sets.append(_load_for_cases(p, params_path, (), fmt))
-            except SystemExit:
-                sys.exit(EXIT_USAGE)  # the diagnostics are out; unreadable policies are trouble, not a finding
+            except SystemExit:  # the diagnostics are out; unreadable policies are trouble, not a finding
+                click.echo(f"policy: the {side} version (`{name}`) cannot be loaded", err=True)
+                sys.exit(EXIT_USAGE)
         (old, _, _), (new, _, _) = sets
         if outcomes:
             unknown = [s for s in outcomes if s in old.select([s])[1] and s in new.select([s])[1]]

@@ -19,8 +19,9 @@ from . import syntax as A
 from .batch import Record, WorkerFailure, evaluate_record
 from .builtins import BUILTINS, EvalError
 from .engine import STATUSES, PolicySet
+from .loader import INPUTS_FILES
 from .printer import format_value, to_text
-from .values import DECIMAL_CONTEXT, Duration, Unknown
+from .values import DECIMAL_CONTEXT, Duration, Unknown, add_duration
 
 __all__ = ["static_changes", "boundary_cases", "Impact", "run_impact", "diff_document", "decides_differently",
            "render_text", "render_markdown", "GitFailure", "files_at_revision", "EXAMPLES"]
@@ -187,11 +188,24 @@ def static_changes(old: PolicySet, new: PolicySet) -> list[dict]:
 _WORDING = {"label", "cite"}
 
 
+def _typing(spec: Any) -> Any:
+    """An input's declaration without its wording (label, question, note)."""
+    if isinstance(spec, dict):
+        out = {k: _typing(v) for k, v in spec.items() if not ("type" in spec and k in _INPUT_WORDING)}
+        return out["type"] if list(out) == ["type"] and isinstance(out["type"], str) else out  # `a: boolean`
+    return spec
+
+
+_INPUT_WORDING = {"label", "question", "note"}
+
+
 def decides_differently(changes: list[dict]) -> bool:
-    """Whether a static change can change a decision (labels and citations cannot)."""
+    """Whether a static change can change a decision (labels, citations and questions cannot)."""
     for c in changes:
         if c["kind"] in ("rule", "outcome") and c["change"] == "changed" \
                 and all(f["field"] in _WORDING for f in c["fields"]):
+            continue
+        if c["kind"] == "input" and c["change"] == "changed" and _typing(c["old"]) == _typing(c["new"]):
             continue
         return True
     return False
@@ -312,32 +326,101 @@ def _expressions(p) -> Iterator[tuple[str, Any]]:
             yield f"outcome {name}, value {k}", e
 
 
-def _comparisons(pset: PolicySet, pid: str, as_of: _dt.date) -> dict[tuple, tuple]:
-    """The comparisons of a fact-dependent side with a boundary fixed for the day, by (where, side, op):
-    (the comparison node, the varying side, the boundary value)."""
+def _live(node, folder: _Folder) -> Iterator:
+    """The nodes of an expression that a case can reach: of an `if` whose condition is fixed for the day
+    (a reading chosen by a parameter), only the branch taken."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, A.If):
+            try:
+                c = folder.value(n.cond)
+            except _NotConstant:
+                c = None
+            if type(c) is bool:
+                stack.append(n.then if c else n.orelse)
+                continue
+        stack.extend(A.children(n))
+
+
+def _comparisons(pset: PolicySet, pid: str, as_of: _dt.date) -> dict[tuple, _Boundary]:
+    """The comparisons of a fact-dependent side with a boundary fixed for the day, by (where, varying side, op)."""
     folder = _Folder(pset, pid, as_of)
-    out: dict[tuple, tuple] = {}
+    out: dict[tuple, _Boundary] = {}
     for where, expr in _expressions(pset.policies[pid]):
         if expr is None or expr.node is None:
             continue
-        for n in A.walk(expr.node):
+        for n in _live(expr.node, folder):
             if not isinstance(n, A.Compare) or n.op not in _FLIP:
                 continue
-            sides = []
             for varying, fixed, op in ((n.left, n.right, n.op), (n.right, n.left, _FLIP[n.op])):
                 try:
                     folder.value(varying)
-                    continue  # both sides fixed: no boundary a case can cross
+                    continue  # both sides fixed (no boundary a case can cross), or this side is the fixed one
                 except _NotConstant:
                     pass
                 try:
-                    sides.append((varying, op, folder.value(fixed)))
+                    bound = folder.value(fixed)
                 except _NotConstant:
-                    pass
-            for varying, op, bound in sides:
+                    continue
                 if isinstance(bound, (Decimal, _dt.date, str, bool)):
-                    out.setdefault((where, to_text(varying), op), (n, varying, bound))
+                    out.setdefault((where, to_text(varying), op), _boundary(folder, n, varying, op, bound))
     return out
+
+
+@dataclass
+class _Boundary:
+    """Where a comparison turns, on the fact it reads: `fact op bound`; `truth(value)` is the comparison's
+    truth value, computed as written, for a value of that fact."""
+    node: Any
+    fact: Any
+    op: str
+    bound: Any
+    truth: Any
+
+
+def _boundary(folder: _Folder, node, varying, op: str, bound) -> _Boundary:
+    """The boundary of `varying op bound` on the fact that `varying` reads; a fixed amount added to or
+    subtracted from the fact (`graduation_date + years(2)`, `income - allowance`) is moved to the bound."""
+    rel = _RELATIONS[op]
+    plain = _Boundary(node, varying, op, bound, lambda v: rel(v, bound))
+    if not (isinstance(varying, A.Binary) and varying.op in "+-"):
+        return plain
+    for fact, fixed, first in ((varying.left, varying.right, True), (varying.right, varying.left, False)):
+        try:
+            c = folder.value(fixed)
+        except _NotConstant:
+            continue
+        try:
+            if first:  # fact + c, fact - c
+                shift = (lambda v, c=c: _add(v, c)) if varying.op == "+" else (lambda v, c=c: _add(v, _neg(c)))
+                moved, fact_op = (_add(bound, _neg(c)) if varying.op == "+" else _add(bound, c)), op
+            elif varying.op == "+":  # c + fact
+                shift, moved, fact_op = (lambda v, c=c: _add(v, c)), _add(bound, _neg(c)), op
+            else:  # c - fact
+                shift, moved, fact_op = (lambda v, c=c: _add(c, _neg(v))), _add(c, _neg(bound)), _FLIP[op]
+        except (_NotConstant, ArithmeticError, OverflowError, TypeError):
+            return plain
+        return _Boundary(node, fact, fact_op, moved, lambda v, shift=shift: rel(shift(v), bound))
+    return plain
+
+
+def _neg(x):
+    if isinstance(x, Decimal):
+        return DECIMAL_CONTEXT.minus(x)
+    if isinstance(x, Duration):
+        return -x
+    raise _NotConstant
+
+
+def _add(a, b):
+    """a + b as the language adds numbers, or a duration to a date."""
+    if isinstance(a, Decimal) and isinstance(b, Decimal):
+        return DECIMAL_CONTEXT.add(a, b)
+    if isinstance(a, _dt.date) and isinstance(b, Duration):
+        return add_duration(a, b)
+    raise _NotConstant
 
 
 def _integer_valued(pset: PolicySet, node) -> bool:
@@ -386,31 +469,27 @@ def _values_to_try(op: str, bounds: list, step) -> list:
 
 def boundary_cases(old: PolicySet, new: PolicySet, as_of: _dt.date) -> list[dict]:
     """Without a caseload: for every comparison whose boundary differs between the versions (a moved
-    threshold, a condition added or removed), the values on and next to each boundary, each with the
-    truth value of the comparison in both versions (null where a version has no such comparison)."""
+    threshold, a condition added or removed, a reading switched by a parameter), the values of the fact
+    on and next to each boundary, each with the truth value of the comparison in both versions (null where
+    a version does not make it)."""
     out = []
     for pid in [p for p in new.policies if p in old.policies]:
         before, after = _comparisons(old, pid, as_of), _comparisons(new, pid, as_of)
         for key in list(after) + [k for k in before if k not in after]:
-            where, side, op = key
             b_old, b_new = before.get(key), after.get(key)
-            t_old = b_old[2] if b_old else None
-            t_new = b_new[2] if b_new else None
-            if b_old and b_new and t_old == t_new:
+            if b_old and b_new and b_old.bound == b_new.bound and type(b_old.bound) is type(b_new.bound):
                 continue
-            node, varying, _ = b_new or b_old
-            bounds = [t for t in (t_old, t_new) if t is not None]
-            if not all(isinstance(t, (Decimal, _dt.date)) for t in bounds) or \
-                    len({type(t) for t in bounds}) > 1:
+            shown = b_new or b_old
+            bounds = [b.bound for b in (b_old, b_new) if b is not None]
+            if not all(isinstance(t, (Decimal, _dt.date)) for t in bounds) or len({type(t) for t in bounds}) > 1:
                 tried = bounds  # strings and booleans: only the values themselves
             else:
-                tried = _values_to_try(op, bounds, _step(bounds, _integer_valued(new if b_new else old, varying)))
-            rel = _RELATIONS[op]
-            cases = [{"value": _plain(v), "old": None if t_old is None else rel(v, t_old),
-                      "new": None if t_new is None else rel(v, t_new)} for v in tried]
-            out.append({"policy": pid, "where": where, "comparison": to_text(node), "fact": side, "op": op,
-                        "old": None if t_old is None else _plain(t_old), "new": None if t_new is None else _plain(t_new),
-                        "cases": cases})
+                tried = _values_to_try(shown.op, bounds, _step(bounds, _integer_valued(new if b_new else old, shown.fact)))
+            cases = [{"value": _plain(v), "old": None if b_old is None else b_old.truth(v),
+                      "new": None if b_new is None else b_new.truth(v)} for v in tried]
+            out.append({"policy": pid, "where": key[0], "comparison": to_text(shown.node), "fact": to_text(shown.fact),
+                        "op": shown.op, "old": None if b_old is None else _plain(b_old.bound),
+                        "new": None if b_new is None else _plain(b_new.bound), "cases": cases})
     return out
 
 
@@ -693,7 +772,7 @@ def _status(s: str) -> str:
 
 
 def _truth(t) -> str:
-    return {True: "true", False: "false", None: "absent"}.get(t, str(t))
+    return {True: "true", False: "false", None: "not compared"}.get(t, str(t))
 
 
 def change_lines(c: dict) -> list[str]:
@@ -789,7 +868,7 @@ def _sides(bad: dict) -> list[tuple[str, list]]:
 
 
 def _bound(b: dict, side: str) -> str:
-    return "no such comparison" if b[side] is None else f"{b['fact']} {b['op']} {_v(b[side])}"
+    return "not compared" if b[side] is None else f"{b['fact']} {b['op']} {_v(b[side])}"
 
 
 def _impact_line(doc: dict) -> str:
@@ -881,7 +960,10 @@ def files_at_revision(path: str, rev: str, into: str) -> str:
         _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], top)
     except GitFailure:
         raise GitFailure(f"`{rev}` is not a revision of the repository at {top}") from None
-    listing = _git(["ls-tree", "-r", "-z", "--name-only", rev, "--", "." if rel == "." else rel], top)
+    wanted = ["." if rel == "." else rel]
+    if not os.path.isdir(here):  # a policy file brings the shared inputs beside it, as `load` reads them
+        wanted += [f"{os.path.dirname(rel)}/{name}".lstrip("/") for name in INPUTS_FILES]
+    listing = _git(["ls-tree", "-r", "-z", "--name-only", rev, "--", *wanted], top)
     names = [n for n in listing.decode("utf-8", "surrogateescape").split("\0") if n]
     if not names:
         raise GitFailure(f"`{rel}` does not exist at `{rev}`")

@@ -26,6 +26,7 @@ inputs:
   y: number
   miner: boolean
   birth_date: date
+  graduation_date: date
 """
 
 
@@ -182,8 +183,12 @@ def test_a_reading_switched_without_a_caseload(runner, tmp_path):
     old = write_set(tmp_path / "old", {"reading.yaml": READING.format(basis="x")})
     new = write_set(tmp_path / "new", {"reading.yaml": READING.format(basis="y")})
     r, doc = diff(runner, old, new, "--as-of", "2026-03-01")
-    assert r.exit_code == 1  # the parameter can change decisions; no comparison has a boundary that moved
-    assert doc["boundary_cases"] == [] and doc["decisions_differ"] is True
+    assert r.exit_code == 1
+    assert doc["boundary_cases"] == [  # the reading decides which comparison a case meets
+        {"policy": "t.reading", "where": "rule met", "comparison": "y >= 10", "fact": "y", "op": ">=", "old": None, "new": 10,
+         "cases": [{"value": Decimal("9.99"), "old": None, "new": False}, {"value": 10, "old": None, "new": True}]},
+        {"policy": "t.reading", "where": "rule met", "comparison": "x >= 10", "fact": "x", "op": ">=", "old": 10, "new": None,
+         "cases": [{"value": Decimal("9.99"), "old": False, "new": None}, {"value": 10, "old": True, "new": None}]}]
 
 
 # ---------------------------------------------------------------- an added condition
@@ -407,6 +412,12 @@ def test_no_change_exits_with_0(runner, tmp_path):
     assert doc["changes"] == [{"kind": "outcome", "policy": "t.two", "name": "first", "change": "changed",
                                "fields": [{"field": "label", "old": "the first", "new": "the first outcome"}]}]
     assert doc["decisions_differ"] is False
+    worded = write_set(tmp_path / "worded", {"two.yaml": TWO_OUTCOMES})
+    (Path(worded) / "inputs.yaml").write_text(INPUTS.replace("  a: boolean\n", "  a: {type: boolean, question: 'Is it a?'}\n"))
+    r, doc = diff(runner, old, worded, "--as-of", "2026-03-01")
+    assert r.exit_code == 0  # nor can an input's question
+    assert doc["changes"] == [{"kind": "input", "name": "a", "change": "changed", "old": "boolean",
+                               "new": {"type": "boolean", "question": "Is it a?"}}]
     text, _ = diff(runner, old, old, "--as-of", "2026-03-01", fmt="text")
     assert text.exit_code == 0 and text.stdout.endswith("Changes: none\n\nBoundary cases: no comparison with a fixed "
                                                         "boundary differs\n\nno decision differs\n")
@@ -417,6 +428,7 @@ def test_trouble_exits_with_2(runner, tmp_path):
     bad = write_set(tmp_path / "bad", {"two.yaml": TWO_OUTCOMES.replace("when: a", "when: a and")})
     r = runner.invoke(cli, ["diff", old, bad])
     assert r.exit_code == 2 and "error[parse-error]" in r.stderr
+    assert r.stderr.endswith(f"policy: the new version (`{bad}`) cannot be loaded\n")
     r = runner.invoke(cli, ["diff", old])
     assert r.exit_code == 2 and "give OLD and NEW policy directories, or one directory and --against REV" in r.stderr
     r = runner.invoke(cli, ["diff", old, old, "--facts", str(tmp_path / "one.yaml")])
@@ -449,6 +461,8 @@ def test_against_a_revision_of_a_temporary_repository(runner, tmp_path, monkeypa
                                "old": 1000, "new": 900}]
     assert [b["comparison"] for b in doc["boundary_cases"]] == ["income <= ceiling"]
     assert git(repo, "status", "--porcelain") == " M policies/grant/grant.yaml\n"  # nothing checked out or changed
+    r, one = diff(runner, "grant/grant.yaml", "--against", "HEAD", "--as-of", "2026-03-01")  # a file, with its inputs
+    assert r.exit_code == 1 and one["changes"] == doc["changes"] and one["boundary_cases"] == doc["boundary_cases"]
     r = runner.invoke(cli, ["diff", "grant", "--against", "no-such-rev"])
     assert r.exit_code == 2
     assert r.stderr == f"policy: cannot read `grant` at `no-such-rev`: `no-such-rev` is not a revision of the repository at {repo}\n"
@@ -501,3 +515,60 @@ def test_transitions_are_those_of_two_eval_runs_case_by_case(runner, tmp_path):
     assert doc["changed_cases"] == sum(1 for a, b in zip(*lines) if a["results"] != b["results"])
     r2, doc2 = diff(runner, str(URUMQI), str(new), *common, "--jobs", "2")
     assert r2.exit_code == 1 and doc2 == doc
+
+
+def test_csv_and_directory_caseloads_give_the_same_counts(runner, tmp_path):
+    old = write_set(tmp_path / "old", {"grant.yaml": THRESHOLD.format(ceiling=1000)})
+    new = write_set(tmp_path / "new", {"grant.yaml": THRESHOLD.format(ceiling=900)})
+    incomes = [850, 950, 1000, 1100, None]
+    (tmp_path / "cases.csv").write_text("id,income\n" + "".join(f"c{i},{'' if v is None else v}\n"
+                                                                for i, v in enumerate(incomes)))
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for i, v in enumerate(incomes):
+        (folder / f"c{i}.yaml").write_text("" if v is None else f"income: {v}\n")
+    (folder / "c9.yaml").write_text("income: [\n")
+    docs = []
+    for load in (str(tmp_path / "cases.csv"), str(folder)):
+        r, doc = diff(runner, old, new, "--facts", load, "--as-of", "2026-03-01", "--jobs", "2")
+        assert r.exit_code == 1
+        docs.append(doc)
+    for doc in docs:
+        assert [(t["from"], t["to"], t["count"], [e["id"] for e in t["examples"]]) for t in doc["transitions"]] == [
+            ("applies", "does_not_apply", 2, ["c1", "c2"] if doc is docs[0] else ["c1.yaml", "c2.yaml"])]
+    assert (docs[0]["cases"], docs[0]["invalid_cases"]) == (5, 0)
+    assert (docs[1]["cases"], docs[1]["invalid_cases"]) == (6, 1)
+    assert docs[1]["invalid"][0]["id"] == "c9.yaml" and docs[1]["invalid"][0]["old"][0]["code"] == "yaml-syntax"
+
+
+WINDOW = """\
+id: t.window
+title: a window after graduation
+parameters:
+  window: {{value: {years}}}
+  fee: {{value: {fee}}}
+outcomes:
+  in_window:
+    label: applies within the window
+    when: today <= graduation_date + years(window)
+  margin:
+    label: the income leaves a margin over the fee
+    when: 1000 - income >= fee
+"""
+
+
+def test_boundaries_behind_a_fixed_amount_added_to_a_fact(runner, tmp_path):
+    old = write_set(tmp_path / "old", {"w.yaml": WINDOW.format(years=2, fee=100)})
+    new = write_set(tmp_path / "new", {"w.yaml": WINDOW.format(years=3, fee=150)})
+    r, doc = diff(runner, old, new, "--as-of", "2025-06-01")
+    assert r.exit_code == 1
+    assert doc["boundary_cases"] == [
+        {"policy": "t.window", "where": "outcome in_window", "comparison": "today <= graduation_date + years(window)",
+         "fact": "graduation_date", "op": ">=", "old": "2023-06-01", "new": "2022-06-01",
+         "cases": [{"value": "2022-05-31", "old": False, "new": False}, {"value": "2022-06-01", "old": False, "new": True},
+                   {"value": "2023-05-31", "old": False, "new": True}, {"value": "2023-06-01", "old": True, "new": True}]},
+        {"policy": "t.window", "where": "outcome margin", "comparison": "1000 - income >= fee",
+         "fact": "income", "op": "<=", "old": 900, "new": 850,
+         "cases": [{"value": 850, "old": True, "new": True}, {"value": Decimal("850.01"), "old": True, "new": False},
+                   {"value": 900, "old": True, "new": False}, {"value": Decimal("900.01"), "old": False, "new": False}]},
+    ]
