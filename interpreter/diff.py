@@ -138,7 +138,13 @@ def _named_changes(kind: str, pid: str, old: dict, new: dict, fields) -> list[di
 
 
 def _amendments(p) -> dict[str, list[str]]:
-    return {target: [_exception_text(e) for e in excs] for target, (_, excs) in p.amendments.items()}
+    """The exceptions a policy adds to rules of other policies, by the rule amended (`policy id.rule`)."""
+    out = {}
+    for target, (_, excs) in p.amendments.items():
+        alias, _, rule = target.rpartition(".")
+        used = p.uses.get(alias)
+        out[f"{used[0]}.{rule}" if used else target] = [_exception_text(e) for e in excs]
+    return out
 
 
 def _in_force(p) -> dict:
@@ -158,8 +164,11 @@ def static_changes(old: PolicySet, new: PolicySet) -> list[dict]:
         o, n = old.policies.get(pid), new.policies.get(pid)
         if o is None or n is None:
             p = n or o
-            out.append({"kind": "policy", "policy": pid, "change": "added" if o is None else "removed",
-                        "title": p.title, "outcomes": list(p.outcomes)})
+            entry = {"kind": "policy", "policy": pid, "change": "added" if o is None else "removed",
+                     "title": p.title, "outcomes": list(p.outcomes)}
+            if p.amendments:
+                entry["amendments"] = _amendments(p)
+            out.append(entry)
             continue
         if _in_force(o) != _in_force(n):
             out.append({"kind": "in_force", "policy": pid, "change": "changed", "old": _in_force(o), "new": _in_force(n)})
@@ -780,7 +789,9 @@ def change_lines(c: dict) -> list[str]:
     kind, change = c["kind"], c["change"]
     where = f"{c['policy']}" if "policy" in c else ""
     if kind == "policy":
-        return [f"policy {c['policy']} {change}: {c['title']}"]
+        sign = "+" if change == "added" else "-"
+        return [f"policy {c['policy']} {change}: {c['title']}"] + [
+            f"  {sign} amends {target}: {t}" for target, texts in c.get("amendments", {}).items() for t in texts]
     if kind == "in_force":
         return [f"in force dates of {where}: {_v(c['old']['from'])} to {_v(c['old']['until'])}"
                 f" -> {_v(c['new']['from'])} to {_v(c['new']['until'])}"]

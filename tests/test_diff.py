@@ -54,6 +54,16 @@ def diff(runner, *args, fmt="json"):
     return r, None
 
 
+def expected(old: str, new: str, caseload: str | None, as_of: str, **parts) -> dict:
+    """A whole diff document: what the test gives, and the defaults of a document for the rest."""
+    doc = {"old": old, "new": new, "as_of": as_of, "caseload": caseload, "changes": [], "cases": 0, "changed_cases": 0,
+           "invalid_cases": 0, "outcomes": [], "transitions": [], "values": [], "invalid": [], "boundary_cases": [],
+           "decisions_differ": True}
+    assert set(parts) <= set(doc)
+    doc.update(parts)
+    return doc
+
+
 def strip_paths(doc: dict, *paths: str) -> dict:
     """The document with the temporary paths replaced by names, for exact comparison."""
     text = json.dumps(doc, default=str)
@@ -164,19 +174,18 @@ def test_a_reading_switched_through_a_parameter(runner, tmp_path):
     r, doc = diff(runner, old, new, "--facts", cases, "--as-of", "2026-03-01")
     assert r.exit_code == 1
     met = {"rule": "t.reading.met", "label": "the basis reaches 10"}
-    assert doc["changes"] == [{"kind": "parameter", "policy": "t.reading", "name": "basis", "change": "changed",
-                               "old": "x", "new": "y"}]
-    assert (doc["cases"], doc["changed_cases"], doc["invalid_cases"]) == (4, 3, 0)
-    assert doc["outcomes"] == [{"policy": "t.reading", "outcome": "ok", "unchanged": 1, "changed_status": 3}]
-    assert doc["transitions"] == [
-        {"policy": "t.reading", "outcome": "ok", "from": "applies", "to": "does_not_apply", "count": 1,
-         "examples": [{"id": 1, "record": 1, "why": [{**met, "old": "true", "new": "false"}]}]},
-        {"policy": "t.reading", "outcome": "ok", "from": "applies", "to": "undetermined", "count": 1,
-         "examples": [{"id": 4, "record": 4, "why": [{**met, "old": "true", "new": "unknown"}]}]},
-        {"policy": "t.reading", "outcome": "ok", "from": "does_not_apply", "to": "applies", "count": 1,
-         "examples": [{"id": 3, "record": 3, "why": [{**met, "old": "false", "new": "true"}]}]},
-    ]
-    assert doc["values"] == [] and doc["invalid"] == [] and doc["boundary_cases"] == []
+    assert doc == expected(
+        old, new, cases, "2026-03-01",
+        changes=[{"kind": "parameter", "policy": "t.reading", "name": "basis", "change": "changed", "old": "x", "new": "y"}],
+        cases=4, changed_cases=3,
+        outcomes=[{"policy": "t.reading", "outcome": "ok", "unchanged": 1, "changed_status": 3}],
+        transitions=[
+            {"policy": "t.reading", "outcome": "ok", "from": "applies", "to": "does_not_apply", "count": 1,
+             "examples": [{"id": 1, "record": 1, "why": [{**met, "old": "true", "new": "false"}]}]},
+            {"policy": "t.reading", "outcome": "ok", "from": "applies", "to": "undetermined", "count": 1,
+             "examples": [{"id": 4, "record": 4, "why": [{**met, "old": "true", "new": "unknown"}]}]},
+            {"policy": "t.reading", "outcome": "ok", "from": "does_not_apply", "to": "applies", "count": 1,
+             "examples": [{"id": 3, "record": 3, "why": [{**met, "old": "false", "new": "true"}]}]}])
 
 
 def test_a_reading_switched_without_a_caseload(runner, tmp_path):
@@ -184,11 +193,14 @@ def test_a_reading_switched_without_a_caseload(runner, tmp_path):
     new = write_set(tmp_path / "new", {"reading.yaml": READING.format(basis="y")})
     r, doc = diff(runner, old, new, "--as-of", "2026-03-01")
     assert r.exit_code == 1
-    assert doc["boundary_cases"] == [  # the reading decides which comparison a case meets
-        {"policy": "t.reading", "where": "rule met", "comparison": "y >= 10", "fact": "y", "op": ">=", "old": None, "new": 10,
-         "cases": [{"value": Decimal("9.99"), "old": None, "new": False}, {"value": 10, "old": None, "new": True}]},
-        {"policy": "t.reading", "where": "rule met", "comparison": "x >= 10", "fact": "x", "op": ">=", "old": 10, "new": None,
-         "cases": [{"value": Decimal("9.99"), "old": False, "new": None}, {"value": 10, "old": True, "new": None}]}]
+    assert doc == expected(
+        old, new, None, "2026-03-01",
+        changes=[{"kind": "parameter", "policy": "t.reading", "name": "basis", "change": "changed", "old": "x", "new": "y"}],
+        boundary_cases=[  # the reading decides which comparison a case meets
+            {"policy": "t.reading", "where": "rule met", "comparison": "y >= 10", "fact": "y", "op": ">=", "old": None, "new": 10,
+             "cases": [{"value": Decimal("9.99"), "old": None, "new": False}, {"value": 10, "old": None, "new": True}]},
+            {"policy": "t.reading", "where": "rule met", "comparison": "x >= 10", "fact": "x", "op": ">=", "old": 10, "new": None,
+             "cases": [{"value": Decimal("9.99"), "old": False, "new": None}, {"value": 10, "old": True, "new": None}]}])
 
 
 # ---------------------------------------------------------------- an added condition
@@ -210,19 +222,21 @@ def test_an_added_condition(runner, tmp_path):
                                 {"id": "k3", "a": False, "n": 1}, {"id": "k4", "a": True}])
     r, doc = diff(runner, old, new, "--facts", cases, "--as-of", "2026-03-01")
     assert r.exit_code == 1
-    assert doc["changes"] == [{"kind": "outcome", "policy": "t.added", "name": "o", "change": "changed",
-                               "fields": [{"field": "when", "old": "a", "new": "a and n >= 3"}]}]
-    assert doc["transitions"] == [
-        {"policy": "t.added", "outcome": "o", "from": "applies", "to": "does_not_apply", "count": 1,
-         "examples": [{"id": "k1", "record": 1, "why": [{"condition": "n >= 3", "old": "not_evaluated", "new": "false"}]}]},
-        {"policy": "t.added", "outcome": "o", "from": "applies", "to": "undetermined", "count": 1,
-         "examples": [{"id": "k4", "record": 4, "why": [{"condition": "n >= 3", "old": "not_evaluated", "new": "unknown"}]}]},
-    ]
-    assert doc["outcomes"] == [{"policy": "t.added", "outcome": "o", "unchanged": 2, "changed_status": 2}]
+    changes = [{"kind": "outcome", "policy": "t.added", "name": "o", "change": "changed",
+                "fields": [{"field": "when", "old": "a", "new": "a and n >= 3"}]}]
+    assert doc == expected(
+        old, new, cases, "2026-03-01", changes=changes, cases=4, changed_cases=2,
+        outcomes=[{"policy": "t.added", "outcome": "o", "unchanged": 2, "changed_status": 2}],
+        transitions=[
+            {"policy": "t.added", "outcome": "o", "from": "applies", "to": "does_not_apply", "count": 1,
+             "examples": [{"id": "k1", "record": 1, "why": [{"condition": "n >= 3", "old": "not_evaluated", "new": "false"}]}]},
+            {"policy": "t.added", "outcome": "o", "from": "applies", "to": "undetermined", "count": 1,
+             "examples": [{"id": "k4", "record": 4, "why": [{"condition": "n >= 3", "old": "not_evaluated", "new": "unknown"}]}]}])
     r, doc = diff(runner, old, new, "--as-of", "2026-03-01")
-    assert doc["boundary_cases"] == [{
+    assert r.exit_code == 1
+    assert doc == expected(old, new, None, "2026-03-01", changes=changes, boundary_cases=[{
         "policy": "t.added", "where": "outcome o", "comparison": "n >= 3", "fact": "n", "op": ">=", "old": None, "new": 3,
-        "cases": [{"value": 2, "old": None, "new": False}, {"value": 3, "old": None, "new": True}]}]
+        "cases": [{"value": 2, "old": None, "new": False}, {"value": 3, "old": None, "new": True}]}])
 
 
 # ---------------------------------------------------------------- a removed outcome
@@ -247,21 +261,22 @@ def test_a_removed_outcome(runner, tmp_path):
     cases = caseload(tmp_path, [{"id": "p", "a": True}, {"id": "q", "a": False}, {"id": "r"}])
     r, doc = diff(runner, old, new, "--facts", cases, "--as-of", "2026-03-01")
     assert r.exit_code == 1
-    assert doc["changes"] == [{"kind": "outcome", "policy": "t.two", "name": "second", "change": "removed",
-                               "fields": [{"field": "label", "old": "the second", "new": None},
-                                          {"field": "cite", "old": "art. 2", "new": None},
-                                          {"field": "when", "old": "not a", "new": None}]}]
-    assert (doc["cases"], doc["changed_cases"]) == (3, 3)
-    assert doc["outcomes"] == [{"policy": "t.two", "outcome": "first", "unchanged": 3, "changed_status": 0},
-                               {"policy": "t.two", "outcome": "second", "unchanged": 0, "changed_status": 3}]
-    assert doc["transitions"] == [
-        {"policy": "t.two", "outcome": "second", "from": "applies", "to": "absent", "count": 1,
-         "examples": [{"id": "q", "record": 2, "why": []}]},
-        {"policy": "t.two", "outcome": "second", "from": "does_not_apply", "to": "absent", "count": 1,
-         "examples": [{"id": "p", "record": 1, "why": []}]},
-        {"policy": "t.two", "outcome": "second", "from": "undetermined", "to": "absent", "count": 1,
-         "examples": [{"id": "r", "record": 3, "why": []}]},
-    ]
+    assert doc == expected(
+        old, new, cases, "2026-03-01",
+        changes=[{"kind": "outcome", "policy": "t.two", "name": "second", "change": "removed",
+                  "fields": [{"field": "label", "old": "the second", "new": None},
+                             {"field": "cite", "old": "art. 2", "new": None},
+                             {"field": "when", "old": "not a", "new": None}]}],
+        cases=3, changed_cases=3,
+        outcomes=[{"policy": "t.two", "outcome": "first", "unchanged": 3, "changed_status": 0},
+                  {"policy": "t.two", "outcome": "second", "unchanged": 0, "changed_status": 3}],
+        transitions=[
+            {"policy": "t.two", "outcome": "second", "from": "applies", "to": "absent", "count": 1,
+             "examples": [{"id": "q", "record": 2, "why": []}]},
+            {"policy": "t.two", "outcome": "second", "from": "does_not_apply", "to": "absent", "count": 1,
+             "examples": [{"id": "p", "record": 1, "why": []}]},
+            {"policy": "t.two", "outcome": "second", "from": "undetermined", "to": "absent", "count": 1,
+             "examples": [{"id": "r", "record": 3, "why": []}]}])
     r, _ = diff(runner, old, new, "--facts", cases, "--as-of", "2026-03-01", fmt="markdown")
     assert r.exit_code == 1
     assert "| `t.two` / `second` | applies | absent | 1 | `q` |" in r.stdout.splitlines()
@@ -378,14 +393,31 @@ def test_an_amendment_added_in_another_file(runner, tmp_path):
                                 {"id": "miner-66", "birth_date": "1960-01-01", "miner": True}])
     r, doc = diff(runner, old, new, "--facts", cases, "--as-of", "2026-03-01")
     assert r.exit_code == 1
-    assert doc["changes"] == [{"kind": "policy", "policy": "t.city", "change": "added", "title": "a city measure", "outcomes": []}]
-    assert doc["transitions"] == [{
-        "policy": "t.national", "outcome": "pension", "from": "does_not_apply", "to": "applies", "count": 1,
-        "examples": [{"id": "miner-58", "record": 1, "why": [{"condition": "age(birth_date) >= pension_age",
-                                                              "old": "false", "new": "true"}]}]}]
-    assert (doc["cases"], doc["changed_cases"], doc["invalid_cases"]) == (4, 1, 0)
+    changes = [{"kind": "policy", "policy": "t.city", "change": "added", "title": "a city measure", "outcomes": [],
+                "amendments": {"t.national.pension_age": ["when miner: 55 (city measure 7)"]}}]
+    assert doc == expected(
+        old, new, cases, "2026-03-01", changes=changes, cases=4, changed_cases=1,
+        outcomes=[{"policy": "t.national", "outcome": "pension", "unchanged": 3, "changed_status": 1}],
+        transitions=[{"policy": "t.national", "outcome": "pension", "from": "does_not_apply", "to": "applies", "count": 1,
+                      "examples": [{"id": "miner-58", "record": 1,
+                                    "why": [{"condition": "age(birth_date) >= pension_age", "old": "false", "new": "true"}]}]}])
     r, doc = diff(runner, old, new, "--as-of", "2026-03-01")
-    assert r.exit_code == 1 and doc["boundary_cases"] == []
+    assert r.exit_code == 1
+    assert doc == expected(old, new, None, "2026-03-01", changes=changes)  # the amendment moves no fixed boundary
+    text, _ = diff(runner, old, new, "--as-of", "2026-03-01", fmt="text")
+    assert "  policy t.city added: a city measure\n    + amends t.national.pension_age: when miner: 55 (city measure 7)\n" \
+        in text.stdout
+    # the same amendment added to a file that was already there
+    also = write_set(tmp_path / "also", {"national.yaml": NATIONAL, "city.yaml": CITY})
+    before = write_set(tmp_path / "before", {"national.yaml": NATIONAL, "city.yaml": CITY.split("amendments:")[0]
+                                              + "outcomes:\n  o:\n    label: o\n    when: miner\n"})
+    (Path(also) / "city.yaml").write_text(CITY + "outcomes:\n  o:\n    label: o\n    when: miner\n")
+    r, doc = diff(runner, before, also, "--facts", cases, "--as-of", "2026-03-01")
+    assert r.exit_code == 1
+    assert doc["changes"] == [{"kind": "amendment", "policy": "t.city", "name": "t.national.pension_age", "change": "added",
+                               "old": None, "new": ["when miner: 55 (city measure 7)"]}]
+    assert [(t["outcome"], t["from"], t["to"], t["count"]) for t in doc["transitions"]] == [
+        ("pension", "does_not_apply", "applies", 1)]
 
 
 # ---------------------------------------------------------------- invalid facts, exit codes, usage
