@@ -651,7 +651,14 @@ class _Diff:
 _worker: dict = {}
 
 
+def _ignore_interrupt():
+    """In a worker: Ctrl-C is for the main process, which stops the workers and reports it."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _init_worker(load_args):
+    _ignore_interrupt()
     from .engine import load
     from .facts import read_facts_file
     old_paths, new_paths, params_path, as_of, selectors = load_args
@@ -691,7 +698,7 @@ def run_impact(old: PolicySet, new: PolicySet, records: Iterable[Record], *, as_
     from concurrent.futures import ProcessPoolExecutor
     if "fork" in mp.get_all_start_methods():  # the workers inherit both compiled sets
         _worker["diff"] = diff
-        pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"))
+        pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_ignore_interrupt)
     else:
         pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(load_args,))
     total = Impact()
@@ -707,6 +714,10 @@ def run_impact(old: PolicySet, new: PolicySet, records: Iterable[Record], *, as_
                 total.merge(pending.popleft().result())
     except BrokenProcessPool:
         raise WorkerFailure("a worker process stopped before finishing its cases") from None
+    except KeyboardInterrupt:
+        for f in pending:
+            f.cancel()
+        raise
     return total
 
 
