@@ -509,8 +509,9 @@ def _key(r: dict) -> str:
 
 
 def _why(old: PolicySet, new: PolicySet, rec: Record, as_of, pid: str, name: str) -> list[dict]:
-    """The conditions whose truth value differs between the versions, for one outcome of one case:
-    the rules when any differs, else the other conditions, outermost first."""
+    """Why one outcome of one case is decided differently: the rules giving a value that differs
+    (`pension_age` 65 -> 55), then the conditions whose truth value differs: the rules when any
+    does, else the other conditions, outermost first."""
     sides = []
     for pset in (old, new):
         sel = [(pid, name)] if (pid, name) in pset.outcome_names() else None
@@ -532,7 +533,10 @@ def _why(old: PolicySet, new: PolicySet, rec: Record, as_of, pid: str, name: str
     chosen = rules or [k for k in differ if k[0] == "condition"]
     inner = [k for k in chosen if k not in tops]
     chosen = inner or chosen  # the outcome's own condition, when nothing inside it says more
-    out = []
+    given = [_given_values(t) for t in sides]  # rules that give a value (not a truth value) used by both
+    out = [{"rule": k, **({"label": given[1][k][0]} if given[1][k][0] else {}),
+            "old_value": given[0][k][1], "new_value": given[1][k][1]}
+           for k in given[0] if k in given[1] and given[0][k][1] != given[1][k][1]]
     for k in chosen:
         label = (truth[1].get(k) or truth[0].get(k))[0]
         entry = {"rule": k[1]} if k[0] == "rule" else {"condition": k[1]}
@@ -563,6 +567,18 @@ def _truth_values(events: list) -> dict[tuple, tuple]:
             if key not in out:
                 out[key] = (ev.get("label"), status, top)
         stack.extend((c, False) for c in reversed(ev.get("children") or ()))
+    return out
+
+
+def _given_values(events: list) -> dict[str, tuple]:
+    """policy.rule -> (label, value) of the rules that give a value (not a truth value), from a trace."""
+    out: dict[str, tuple] = {}
+    stack = list(events)
+    while stack:
+        ev = stack.pop()
+        if ev.get("kind") == "rule" and ev.get("status") == "value":
+            out.setdefault(f"{ev.get('policy')}.{ev.get('name')}", (ev.get("label"), ev.get("value")))
+        stack.extend(ev.get("children") or ())
     return out
 
 
@@ -839,7 +855,12 @@ def _why_text(why: list[dict], policy: str) -> str:
         if "rule" in w:
             return w["rule"][len(policy) + 1:] if w["rule"].startswith(policy + ".") else w["rule"]
         return f"`{w['condition']}`"
-    return ", ".join(f"{name(w)} {_status(w['old'])} -> {_status(w['new'])}" for w in why)
+
+    def change(w):
+        if "old_value" in w:
+            return f"{_v(w['old_value'])} -> {_v(w['new_value'])}"
+        return f"{_status(w['old'])} -> {_status(w['new'])}"
+    return ", ".join(f"{name(w)} {change(w)}" for w in why)
 
 
 def render_text(doc: dict) -> str:

@@ -400,7 +400,9 @@ def test_an_amendment_added_in_another_file(runner, tmp_path):
         outcomes=[{"policy": "t.national", "outcome": "pension", "unchanged": 3, "changed_status": 1}],
         transitions=[{"policy": "t.national", "outcome": "pension", "from": "does_not_apply", "to": "applies", "count": 1,
                       "examples": [{"id": "miner-58", "record": 1,
-                                    "why": [{"condition": "age(birth_date) >= pension_age", "old": "false", "new": "true"}]}]}])
+                                    "why": [{"rule": "t.national.pension_age", "label": "the pension age",
+                                             "old_value": 65, "new_value": 55},
+                                            {"condition": "age(birth_date) >= pension_age", "old": "false", "new": "true"}]}]}])
     r, doc = diff(runner, old, new, "--as-of", "2026-03-01")
     assert r.exit_code == 1
     assert doc == expected(old, new, None, "2026-03-01", changes=changes)  # the amendment moves no fixed boundary
