@@ -47,7 +47,7 @@ def new_version(tmp: str) -> str:
     m1 = os.path.join(new, "measure-1-permanent-residence.yaml")
     with open(m1, encoding="utf-8") as fh:
         text = fh.read()
-    old = "multiple of the average salary that the annual salary must reach\n    value: 6\n"
+    old = "multiple of the average salary that the annual salary must reach\n    unit: times\n    value: 6\n"
     if old not in text:
         sys.exit("cannot find salary_multiple: 6 in measure 1")
     with open(m1, "w", encoding="utf-8") as fh:

@@ -6,14 +6,24 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from .facts import NUMBER_FORM, number_form_help
+from .labels import fill_labels
 from .engine import Evaluation, PolicySet
 from .loader import parse_iso_date
+from .safetext import printable
 
 __all__ = ["Interview", "STOP", "dump_facts"]
 
 
 class _Stop(Exception):
-    """The person stopped the interview (an empty answer or end of input)."""
+    """The person stopped the interview (end of input)."""
+
+
+class _Skip(Exception):
+    """The person does not know the answer (an empty answer, `?` or `skip`): the fact stays unknown."""
+
+
+_SKIP_WORDS = {"?", "skip", "don't know", "dont know", "unknown"}
 
 
 STOP = _Stop
@@ -29,6 +39,11 @@ def _full(spec: Any) -> dict:
     if isinstance(spec, dict) and "type" not in spec:
         return {"type": "record", "fields": spec}
     return spec
+
+
+def _f(ev, key: str):
+    """A field of a trace event."""
+    return ev.get(key) if isinstance(ev, dict) else getattr(ev, key, None)
 
 
 def _parse_path(path: str) -> list:
@@ -49,12 +64,15 @@ class Interview:
         self.pset, self.raw, self.as_of, self.selection = pset, dict(raw), as_of, selection
         self.read, self.say, self.describe = read, say, describe
         self.shown: set[tuple[str, str]] = set()
+        self.skipped: set[str] = set()  # facts the person does not know: not asked again
         self.asked = 0
 
     # ---- the loop
     def evaluate(self, trace: bool = False) -> Evaluation:
         facts, diags = self.pset.check_facts(self.raw)
-        return self.pset.evaluate(facts, self.as_of, self.selection, trace=trace)
+        evaluation = self.pset.evaluate(facts, self.as_of, self.selection, trace=trace)
+        fill_labels(evaluation, self.pset)
+        return evaluation
 
     def run(self) -> Evaluation:
         while True:
@@ -67,9 +85,13 @@ class Interview:
                 self.say("Every outcome is decided.")
                 return ev
             facts_missing = [m for m in ev.missing if m.kind == "fact"]
+            if facts_missing and all(m.name in self.skipped for m in facts_missing):
+                self.say(printable("No more questions: the rest waits on facts not known yet ("
+                                   + ", ".join(m.name for m in facts_missing) + ")."))
+                return ev
             if not facts_missing:
                 params = ", ".join(f"{m.policy}: {m.name}" for m in ev.missing if m.kind == "parameter")
-                self.say(f"No question can settle the rest: the policy maintainers must supply {params}.")
+                self.say(printable(f"No question can settle the rest: the policy maintainers must supply {params}."))
                 return ev
             try:
                 self.ask_missing(self.next_question(ev))
@@ -79,7 +101,7 @@ class Interview:
 
     def next_question(self, ev: Evaluation):
         """The missing fact that most undetermined outcomes wait on; among equals, the quickest to answer."""
-        ranked = [(m, n) for m, n in ev.missing_ranked() if m.kind == "fact"]
+        ranked = [(m, n) for m, n in ev.missing_ranked() if m.kind == "fact" and m.name not in self.skipped]
         best = max(n for _, n in ranked)
         return min((m for m, n in ranked if n == best), key=lambda m: self.effort(m.name))
 
@@ -100,25 +122,63 @@ class Interview:
         question = m.question if len(parts) == 1 else f"{m.name}?"
         if len(parts) > 1 and decl.question:
             question = f"{decl.question}\n  ({m.name})"
-        value = self.ask_value(spec, question or f"{m.name}?", m.name)
+        needs = self.list_needs(parts[0]) if len(parts) == 1 and _full(spec).get("type") == "list" else []
+        if needs:
+            question = f"{question or m.name}\n  " + " ".join(needs)
+        try:
+            value = self.ask_value(spec, question or f"{m.name}?", m.name)
+        except _Skip:
+            self.skipped.add(m.name)
+            self.say("  (not known: skipped)")
+            return
         self.asked += 1
         target = self.raw
         for p in parts[:-1]:
             target = target[p]
         target[parts[-1]] = value
 
+    def list_needs(self, name: str) -> list[str]:
+        """What a list must hold, in the policies' words: the labelled items (`each:`) that fail when the list
+        is empty, such as `a record for 2021`; none when the policies do not say."""
+        probe = {**self.raw, name: []}
+        facts, diags = self.pset.check_facts(probe)
+        if diags:
+            return []
+        ev = self.pset.evaluate(facts, self.as_of, self.selection, trace=True)
+        fill_labels(ev, self.pset)
+        from .render import _plain_value
+        found: list[str] = []
+        todo = [e for r in ev.results for e in r.trace]
+        while todo:
+            e = todo.pop(0)
+            children = list(_f(e, "children") or ())
+            failing = [c for c in children if _f(c, "index") is not None and _f(c, "status") == "false" and _f(c, "label")]
+            if _f(e, "kind") == "binder" and failing:
+                over = [c for c in children if _f(c, "index") is None and isinstance(_f(c, "value"), list) and _f(c, "label")]
+                # the list the binder goes through says it all (the 4 years tested); else the first item missing
+                need = (f"The policies need an item for each of {_f(over[0], 'label')}: "
+                        f"{_plain_value(_f(over[0], 'value'))}." if over
+                        else f"The policies look for {_f(failing[0], 'label')}.")
+                if need not in found:
+                    found.append(need)
+                continue
+            todo[:0] = children
+        return found
+
     # ---- one value of a declared type
     def answer(self, prompt: str) -> str:
         text = self.read(prompt)
-        if text is None or not text.strip():
+        if text is None:
             raise _Stop()
+        if not text.strip() or text.strip().lower() in _SKIP_WORDS:
+            raise _Skip()
         return text.strip()
 
     def ask_value(self, spec: Any, question: str, name: str) -> Any:
         spec = _full(spec)
         kind = spec["type"]
         nullable = bool(spec.get("nullable"))
-        self.say(question)
+        self.say("\n".join(printable(line) for line in question.split("\n")))
         none_hint = ", or none" if nullable else ""
         while True:
             if kind == "record":
@@ -129,31 +189,39 @@ class Interview:
                     if text.lower() not in _YES:
                         self.say("  Please answer yes or no.")
                         continue
-                return {f: self.ask_value(s, f"  {f}:", f"{name}.{f}") for f, s in spec["fields"].items()}
+                record = {}
+                for f, s in spec["fields"].items():
+                    field = _full(s)
+                    try:  # a field not known is left out: unknown
+                        record[f] = self.ask_value(s, f"  {field.get('question') or field.get('label') or f + ':'}",
+                                                   f"{name}.{f}")
+                    except _Skip:
+                        pass
+                return record
             if kind == "list":
-                text = self.answer(f"  How many? (a whole number{none_hint}) ")
+                text = self.answer(f"  How many? (a whole number{none_hint}; empty: don't know) ")
                 if nullable and text.lower() in ("none", "null"):
                     return None
-                try:
+                if re.fullmatch("[0-9]{1,3}", text) and int(text) <= 100:
                     n = int(text)
-                    if n < 0 or n > 100:
-                        raise ValueError
-                except ValueError:
+                else:
                     self.say("  Please give a whole number from 0 to 100.")
                     continue
                 return [self.ask_value(spec["items"], f"  item {i + 1} of {n}:", f"{name}[{i}]") for i in range(n)]
             hint = {"boolean": "yes/no", "number": "a number", "integer": "a whole number",
                     "date": "YYYY-MM-DD", "string": "text"}[kind]
+            if spec.get("unit"):
+                hint += f", in {printable(spec['unit'])}"
             values = spec.get("values")
             if values:
-                hint = ", ".join(f"{i + 1}={v}" for i, v in enumerate(values))
-            text = self.answer(f"  ({hint}{none_hint}) ")
+                hint = printable(", ".join(f"{i + 1}={v}" for i, v in enumerate(values)))
+            text = self.answer(f"  ({hint}{none_hint}; empty: don't know) ")
             if nullable and text.lower() in ("none", "null"):
                 return None
             value, problem = self.parse(kind, text, values)
             if problem is None:
                 return value
-            self.say(f"  {problem}")
+            self.say(f"  {printable(problem)}")
 
     @staticmethod
     def parse(kind: str, text: str, values: list | None) -> tuple[Any, str | None]:
@@ -164,13 +232,11 @@ class Interview:
             if low in _NO:
                 return False, None
             return None, "Please answer yes or no."
-        if kind in ("number", "integer"):
-            cleaned = re.sub(r"[,_\s]", "", text)
-            try:
-                d = Decimal(cleaned)
-            except InvalidOperation:
-                return None, f"`{text}` is not a number; write it like 300000 or 300,000.50."
-            if not d.is_finite() or abs(d.adjusted()) > 100 or len(cleaned) > 40:
+        if kind in ("number", "integer"):  # written as in a facts file: NUMBER_FORM, no separators
+            if not NUMBER_FORM.fullmatch(text):
+                return None, f"`{text}` is not a number: " + (number_form_help(text) or "write it like 300000 or 300000.50") + "."
+            d = Decimal(text)
+            if not d.is_finite() or abs(d.adjusted()) > 100 or len(text) > 40:
                 return None, f"`{text}` is not a usable number."
             if kind == "integer" and d != d.to_integral_value():
                 return None, f"`{text}` is not a whole number."
@@ -181,8 +247,8 @@ class Interview:
                 return None, f"`{text}` is not a date that exists; write it as YYYY-MM-DD, e.g. 2024-06-30."
             return parsed, None
         if values:
-            if text.isdigit() and 1 <= int(text) <= len(values):
-                return values[int(text) - 1], None
+            if re.fullmatch("[0-9]{1,9}", text) and 1 <= int(text) <= len(values):  # ASCII digits only:
+                return values[int(text) - 1], None                                # not `²`, not 5,000 of them
             for v in values:
                 if v.lower() == low:
                     return v, None

@@ -18,13 +18,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .labels import fill_labels
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import PolicySet
 from .facts import read_facts_text
 from .loader import parse_iso_date, read_source
 from .render import to_json
 
-__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch", "completed_lines"]
+__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
@@ -67,8 +68,32 @@ def _refuse_constant(c: str):
     raise _NotFinite(c)
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs):
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k)
+            seen.add(k)
+    return obj
+
+
 def _json_value(text: str):
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_refuse_constant)
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_refuse_constant,
+                      object_pairs_hook=_no_duplicates)
+
+
+def _duplicate_column(line: str, key: str) -> int:
+    """The column (from 1) of the second `"key":` in a JSON line, where the duplicate most likely is."""
+    found = [m.start() for m in re.finditer(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:", line)]
+    return found[1] + 1 if len(found) > 1 else 1
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -106,6 +131,9 @@ def _parse_line(rec: Record) -> Record:
     except _NotFinite as e:
         rec.diagnostics = [Diagnostic("invalid-number", f"`{e.constant}` is not a finite number",
                                       Span.point(path, number, line.find(e.constant) + 1))]
+    except _DuplicateKey as e:
+        rec.diagnostics = [Diagnostic("duplicate-key", f"duplicate key `{e.key}`: each fact and field is given once",
+                                      Span.point(path, number, _duplicate_column(line, e.key)))]
     except (ValueError, RecursionError) as e:
         col = getattr(e, "colno", 1)
         msg = getattr(e, "msg", None) or str(e)
@@ -142,11 +170,26 @@ class _Lines:
     def __init__(self, stream):
         self.stream = stream
         self.last = ""
+        self.record: list[str] = []  # the physical lines of the record being read (a quoted cell may span several)
 
     def __iter__(self):
         for line in self.stream:
             self.last = line
+            self.record.append(line)
             yield line
+
+    def take(self) -> list[str]:
+        lines, self.record = self.record, []
+        return lines
+
+
+def _not_utf8_record(path: str, first_line: int, lines: list[str]) -> Diagnostic | None:
+    """`_not_utf8` over every physical line of a record."""
+    for i, text in enumerate(lines):
+        bad = _not_utf8(path, first_line + i, text)
+        if bad is not None:
+            return bad
+    return None
 
 
 def _cell_column(line: str, index: int) -> int:
@@ -175,12 +218,35 @@ def _read_csv(path: str, stream, inputs) -> Iterator[Record]:
         yield Record(1, path, diagnostics=[Diagnostic("csv-syntax", f"cannot read the header: {e}", Span.point(path, 1, 1))])
         return
     id_col = header.index("id") if "id" in header else None
-    for row_number, row in enumerate(reader, start=1):
+    header_problem = _header_problem(path, header, lines.last)
+    lines.take()
+    row_number = 0
+    while True:
+        first_line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:  # a cell over the csv module's field limit, or a NUL
+            row_number += 1
+            record_lines = lines.take()
+            line = reader.line_num
+            bad_text = _not_utf8_record(path, first_line, record_lines)
+            too_large = "field larger than field limit" in str(e)
+            yield Record(row_number, path, line=first_line, diagnostics=[bad_text or Diagnostic(
+                "fact-too-large" if too_large else "csv-syntax",
+                f"row {row_number} has a cell longer than {csv.field_size_limit():,} characters" if too_large
+                else f"row {row_number} cannot be read: {e}", Span.point(path, first_line, 1))])
+            continue
+        row_number += 1
         line = reader.line_num
         rid = row[id_col] if id_col is not None and id_col < len(row) and row[id_col] else None
-        bad_text = _not_utf8(path, line, lines.last)
+        bad_text = _not_utf8_record(path, first_line, lines.take())
         if bad_text is not None:
             yield Record(row_number, path, case_id=None, line=line, diagnostics=[bad_text])
+            continue
+        if header_problem is not None:
+            yield Record(row_number, path, case_id=rid, line=line, diagnostics=[header_problem])
             continue
         if len(row) != len(header):
             yield Record(row_number, path, case_id=rid, line=line, diagnostics=[Diagnostic(
@@ -214,6 +280,25 @@ def _read_csv(path: str, stream, inputs) -> Iterator[Record]:
             else:
                 target[parts[-1]] = value
         yield Record(row_number, path, raw=raw if not bad else None, diagnostics=bad, case_id=rid, line=line)
+
+
+def _header_problem(path: str, header: list[str], text: str) -> Diagnostic | None:
+    """A fact given by two columns: the same name twice, or a record next to one of its fields."""
+    full: dict[tuple, int] = {}      # a column's path -> its index
+    partial: dict[tuple, int] = {}   # a proper prefix of a column's path -> that column's index
+    for index, column in enumerate(header):
+        parts = tuple(column.split("."))
+        other = full.get(parts, partial.get(parts))
+        if other is None:
+            other = next((full[parts[:end]] for end in range(1, len(parts)) if parts[:end] in full), None)
+        if other is not None:
+            what = "twice" if header[other] == column else f"also given by column `{header[other]}`"
+            return Diagnostic("duplicate-key", f"column `{column}`: a fact {what}; each fact is given once",
+                              Span.point(path, 1, _cell_column(text, index)))
+        full[parts] = index
+        for end in range(1, len(parts)):
+            partial.setdefault(parts[:end], index)
+    return None
 
 
 def _read_dir(path: str) -> Iterator[Record]:
@@ -322,7 +407,7 @@ def evaluate_record(pset: PolicySet, rec: Record, as_of: _dt.date | None, select
                 if key == "id":
                     if isinstance(value, Decimal) and value == value.to_integral_value() and abs(value) < 10**18:
                         value = int(value)
-                    case_id = value if isinstance(value, (str, int)) and not isinstance(value, bool) else str(value)
+                    case_id = value if isinstance(value, (str, int)) and not isinstance(value, bool) else to_json(value)
                 else:
                     case_as_of = value if isinstance(value, _dt.date) else parse_iso_date(str(value))
                     if case_as_of is None:
@@ -334,9 +419,11 @@ def evaluate_record(pset: PolicySet, rec: Record, as_of: _dt.date | None, select
         diags += fd
     if has_errors(diags):
         line["status"] = "error"
-        line["diagnostics"] = [_record_diag(d, rec) for d in diags if d.is_error]
+        read = {id(d) for d in rec.diagnostics}  # found while reading: already at their place
+        line["diagnostics"] = [d.to_dict() if id(d) in read else _record_diag(d, rec) for d in diags if d.is_error]
         return line
     evaluation = pset.evaluate(facts, case_as_of, selection, trace=explain)
+    fill_labels(evaluation, pset)
     line["as_of"] = evaluation.as_of.isoformat()
     line["results"] = [r.to_dict(trace=explain) for r in evaluation.results]
     if any(r.status == "error" or r.diagnostics for r in evaluation.results):
@@ -387,18 +474,6 @@ class Summary:
                        + (f", {t['not_in_force']} not in force" if t.get("not_in_force") else "")
                        + (f", {t['error']} errors" if t.get("error") else ""))
         return "\n".join(out)
-
-
-def completed_lines(path: str) -> int:
-    """For --resume: the number of complete result lines in `path`; a partial last line is cut off."""
-    if not os.path.exists(path):
-        return 0
-    with open(path, "rb+") as fh:
-        data = fh.read()
-        end = data.rfind(b"\n") + 1
-        if end != len(data):
-            fh.truncate(end)
-    return data[:end].count(b"\n")
 
 
 # ---------------------------------------------------------------- worker processes

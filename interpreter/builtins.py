@@ -116,6 +116,11 @@ def _range_impl(ctx, start, end):
         raise EvalError("invalid-argument", f"range() needs whole numbers, not {start} and {end}")
     if end - start > MAX_RANGE:
         raise EvalError("invalid-argument", f"range() is limited to {MAX_RANGE} numbers")
+    if end > start:  # the numbers made count against the evaluation budget
+        ctx.steps += int(end - start)
+        if ctx.steps > LIMITS.evaluation_steps:
+            raise EvalError("evaluation-budget", f"the evaluation went over its budget of {LIMITS.evaluation_steps} "
+                                                 "steps (items gone through by binders and numbers made by range)")
     return [Decimal(i) for i in range(int(start), int(end))]
 
 

@@ -10,6 +10,7 @@ import difflib
 from pathlib import Path
 from dataclasses import dataclass, field
 
+from .labels import PLACEHOLDER, labelled_decls, placeholders_of
 from . import syntax as A
 from .builtins import BUILTINS
 from .diagnostics import Diagnostic, Span
@@ -57,6 +58,7 @@ def _suggest(name: str, candidates) -> str | None:
 class _Checker:
     def __init__(self, policies: list[Policy], shared: list[SharedInputs]):
         self.diags: list[Diagnostic] = []
+        self._narrow_memo: dict[tuple[int, bool], tuple[frozenset[str], A.Node]] = {}  # the node keeps its id
         self.policies: dict[str, Policy] = {}
         for p in policies:
             if p.id in self.policies:
@@ -127,6 +129,19 @@ class _Checker:
 
     def warn(self, code, message, span, help=None):
         self.diags.append(Diagnostic(code, message, span, "warning", help))
+
+    def _string_values(self, p: Policy) -> set[str]:
+        """The strings that the policy's inputs (and their fields) and parameters allow."""
+        found: set[str] = set()
+        specs = [d.spec for d in self.visible[p.id].values()]
+        while specs:
+            spec = specs.pop()
+            if isinstance(spec, dict):
+                found.update(v for v in spec.get("values") or () if isinstance(v, str))
+                specs.extend(v for v in spec.values() if isinstance(v, dict))
+        for param in p.params.values():
+            found.update(v for v in param.allowed or () if isinstance(v, str))
+        return found
 
     # -- names of a policy
     def local_names(self, p: Policy) -> dict[str, str]:
@@ -300,7 +315,16 @@ class _Checker:
             return None if base is None else base + "." + node.name
         return None
 
-    def _narrowed(self, cond: A.Node, positive: bool) -> set[str]:
+    def _narrowed(self, cond: A.Node, positive: bool) -> frozenset[str]:
+        """The values known not to be null where `cond` is `positive`. Kept per node: a chain
+        `a and b and c ...` asks again about each left part, which would make it quadratic."""
+        key = (id(cond), positive)
+        found = self._narrow_memo.get(key)
+        if found is None:
+            found = self._narrow_memo[key] = (frozenset(self._narrowed_now(cond, positive)), cond)
+        return found[0]
+
+    def _narrowed_now(self, cond: A.Node, positive: bool) -> frozenset[str] | set[str]:
         if isinstance(cond, A.Compare) and cond.op in ("==", "!="):
             other = None
             if isinstance(cond.right, A.Literal) and cond.right.value is None:
@@ -361,7 +385,10 @@ class _Checker:
             self.out.refs[id(n)] = Ref("today")
             return DATE
         candidates = [name for name, _ in env.locals] + list(self.local_names(p)) + list(p.uses) + ["today"]
-        self.error("unknown-name", f"unknown name `{n.name}`", n.span, _suggest(n.name, candidates))
+        help = _suggest(n.name, candidates)
+        if n.name in self._string_values(p):  # `status == retired`: a value of an input, written without quotes
+            help = f'write it as a string: "{n.name}"'
+        self.error("unknown-name", f"unknown name `{n.name}`", n.span, help)
         return ERROR
 
     def i_Field(self, n: A.Field, env: _Env):
@@ -652,13 +679,24 @@ class _Checker:
             for name in p.outcomes:
                 self.rule_type(p.id, name, "outcome", p.outcomes[name].span)
         self._check_chain_depth()
+        for p in self.policies.values():  # `{alias.parameter}` in labels: a parameter of a policy used
+            for label, span in labelled_decls(p):
+                for m in PLACEHOLDER.finditer(label or ""):
+                    alias, dot, name = m.group(1).partition(".")
+                    other = self.policies.get(p.uses[alias][0]) if dot and alias in p.uses else None
+                    if other is not None and name not in other.params:
+                        self.error("template", f"`{{{m.group(1)}}}` in a label: policy `{other.id}` has no parameter "
+                                   f"`{name}`", span, _suggest(name, other.params))
+                    elif other is not None:
+                        self.used_params.add((other.id, name))
         for p in self.policies.values():
             used = self.used_inputs.get(p.id, set())
             for name, decl in p.inputs.items():
                 if name not in used:
                     self.warn("unused-input", f"input `{name}` is declared but never read", decl.span)
+            in_labels = placeholders_of(p)
             for name, decl in p.params.items():
-                if (p.id, name) not in self.used_params:
+                if (p.id, name) not in self.used_params and name not in in_labels:
                     self.warn("unused-parameter", f"parameter `{name}` is never used", decl.span)
         if self.policies:
             for s in self.shared:

@@ -2,20 +2,50 @@
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from .diagnostics import Diagnostic, Span, has_errors
+from .diagnostics import Diagnostic, Span, cap_per_file, has_errors
+from .limits import LIMITS
 from .engine import load
-from .facts import read_facts_file, read_facts_text
-from .loader import decode_text, parse_iso_date
+from .facts import read_facts_file, read_facts_text, read_stdin
+from .labels import fill_labels
+from .loader import parse_iso_date
+from .safetext import printable
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE = 0, 1, 2
+
+# The end of each command's --help: its exit codes and how dates are written (docs/cli.md shows the same).
+_DATES = "Dates are written YYYY-MM-DD, e.g. 2024-06-01"
+EPILOGS = {
+    "validate": ["0    no errors (warnings are allowed)", "1    at least one error; with --strict, at least one warning",
+                 "2    usage error", f"{_DATES} (in_force, steps, as_of of test cases)."],
+    "eval": ["0    evaluated, and no outcome (no record of a caseload) has an error",
+             "1    invalid policies, facts or parameters, or an outcome or record", "     with an error",
+             "2    usage error", "130  interrupted (Ctrl-C)", f"{_DATES} (--as-of, facts, as_of of a case)."],
+    "test": ["0    every case passed, and coverage is at least --min-coverage",
+             "1    a case failed, a test file or its policies have errors, or", "     coverage is below --min-coverage",
+             "2    usage error", f"{_DATES} (as_of and facts of the cases)."],
+    "ask": ["0    the interview ended: every outcome decided, or no more answers",
+            "1    invalid policies, parameters or starting facts", "2    usage error",
+            "130  interrupted (Ctrl-C); with --save, the answers so far are saved", f"{_DATES} (--as-of, answers)."],
+    "diff": ["0    no decision differs", "1    a decision differs: a case of the caseload, or without one, a",
+             "     change that can change a decision", "2    usage error, or policies, parameters, a caseload or a git revision",
+             "     that cannot be read", "130  interrupted (Ctrl-C)", f"{_DATES} (--as-of, facts of the caseload)."],
+    "docs": ["0    pages written, or with --check, the pages are up to date",
+             "1    invalid policies, stale pages (--check), or a page cannot be written", "2    usage error",
+             f"{_DATES} (in the policy files)."],
+}
+
+
+def _epilog(command: str) -> str:
+    return "\b\nExit codes:\n" + "\n".join("  " + line for line in EPILOGS[command][:-1]) + "\n\n" + EPILOGS[command][-1]
 
 
 class DateType(click.ParamType):
@@ -31,10 +61,11 @@ class DateType(click.ParamType):
 
 
 def _emit_diagnostics(diags: list[Diagnostic], fmt: str, sources: SourceCache, extra: dict | None = None):
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    diags = cap_per_file(diags, LIMITS.diagnostics_per_file)
     if fmt == "json":
-        doc = {"diagnostics": [d.to_dict() for d in diags],
-               "errors": sum(1 for d in diags if d.is_error),
-               "warnings": sum(1 for d in diags if not d.is_error)}
+        doc = {"diagnostics": [d.to_dict() for d in diags], "errors": errors, "warnings": warnings}
         doc.update(extra or {})
         click.echo(to_json(doc))
     elif fmt == "github":
@@ -52,32 +83,48 @@ def cli():
     """Check and evaluate policies written as YAML files.
 
     Exit codes: 0 success, 1 a finding (invalid policy, bad facts, failing
-    evaluation), 2 a usage error.
+    evaluation), 2 a usage error, 130 interrupted (Ctrl-C). Dates are written
+    YYYY-MM-DD, e.g. 2024-06-01. `policy COMMAND --help` tells more.
     """
 
 
-@cli.command()
+@cli.command(epilog=_epilog("validate"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people (on stderr), json or github workflow annotations for machines (on stdout).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def validate(paths, fmt, strict):
-    """Check policy files and directories (recursively) without evaluating anything."""
-    result = load(paths)
-    diags = result.diagnostics
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def validate(paths, fmt, strict, follow_outside):
+    """Check policy files and directories (recursively) without evaluating anything.
+
+    Test files (*.test.yaml) under the directories, or named, are checked too:
+    their dates, facts and expected outcomes, against the policies they name.
+    """
+    from .testing import TEST_SUFFIXES, check_test_files
+    from .diagnostics import sort_diagnostics
+    policy_paths = [p for p in paths if not str(p).endswith(TEST_SUFFIXES)]
+    result = load(policy_paths, follow_outside) if policy_paths else None
+    test_files, test_diags = check_test_files(paths, follow_outside=follow_outside)
+    diags = sort_diagnostics((result.diagnostics if result else []) + test_diags)
     failed = has_errors(diags) or (strict and bool(diags))
-    n_files = len(result.files)
-    _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed})
+    n_files = len(result.files if result else []) + len(test_files)
+    strict_codes = list(dict.fromkeys(d.code for d in diags if not d.is_error)) if strict and not has_errors(diags) else []
+    _emit_diagnostics(diags, fmt, SourceCache(), {"ok": not failed, **({"failed_by": strict_codes} if strict_codes else {})})
     if fmt == "text":
         click.echo(f"checked {n_files} file{'s' if n_files != 1 else ''}: {diagnostics_summary(diags)}", err=True)
+        if strict_codes:
+            n = sum(1 for d in diags if not d.is_error)
+            click.echo(f"--strict: {'this warning fails' if n == 1 else f'these {n} warnings fail'} the run: "
+                       + ", ".join(strict_codes), err=True)
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 
-@cli.command("eval")
+@cli.command("eval", epilog=_epilog("eval"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--facts", "facts_path", required=True, metavar="FILE",
               help="Facts as YAML or JSON; - reads standard input.")
-@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date (default: today).")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date, YYYY-MM-DD (default: today).")
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID",
               help="Only this outcome: `policy.id`, `policy.id.outcome` or an outcome name. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -89,7 +136,9 @@ def validate(paths, fmt, strict):
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Batch: evaluate in N processes (output order is kept).")
 @click.option("--resume", is_flag=True, help="Batch: continue an interrupted run into the same --out file.")
-def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_path, jobs, resume):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_path, jobs, resume, follow_outside):
     """Decide the outcomes of POLICIES for one applicant's facts, or for a caseload.
 
     FILE is one facts document (YAML or JSON), or a caseload: JSON Lines
@@ -98,7 +147,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     line per case, in input order.
     """
     from .batch import batch_kind
-    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, fmt)
+    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, fmt, follow_outside)
     kind = batch_kind(facts_path)
     if kind is not None:
         _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume,
@@ -107,7 +156,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     if out_path or resume or jobs != 1:
         raise click.UsageError("--out, --jobs and --resume are for caseloads (.jsonl, .csv or a directory of facts files)")
     if facts_path == "-":
-        text, diags = decode_text(sys.stdin.buffer.read(), "<stdin>")
+        text, diags = read_stdin()
         raw, locator = None, None
         if text is not None:
             sources.texts["<stdin>"] = text
@@ -124,6 +173,7 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
         _emit_diagnostics(diags, "json" if fmt == "json" else "text", sources)
         sys.exit(EXIT_FINDING)
     evaluation = pset.evaluate(facts, as_of, selection, trace=True)
+    fill_labels(evaluation, pset)
     if fmt == "json":
         click.echo(to_json(evaluation.to_dict(trace=True)))
     else:
@@ -132,20 +182,23 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 
-@cli.command()
+@cli.command(epilog=_epilog("ask"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--facts", "facts_path", metavar="FILE", default=None, help="Start from the facts in FILE.")
-@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date (default: today).")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date, YYYY-MM-DD (default: today).")
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID", help="Only this outcome (repeatable), as for eval.")
 @click.option("--params", "params_path", metavar="FILE", default=None, help="Parameter overrides, as for eval.")
 @click.option("--save", "save_path", metavar="FILE", default=None, help="Save the facts gathered as a facts file.")
-def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def ask(policies, facts_path, as_of, outcomes, params_path, save_path, follow_outside):
     """Interview: ask only the questions that can still change an outcome, most useful first.
 
-    An empty answer or Ctrl-D stops; decisions are shown as soon as they are settled.
+    An empty answer means "don't know" (the fact stays unknown); Ctrl-D stops.
+    Decisions are shown as soon as they are settled.
     """
-    from .ask import Interview, dump_facts
-    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text")
+    from .ask import Interview
+    pset, selection, sources = _load_for_cases(policies, params_path, outcomes, "text", follow_outside)
     raw = {}
     if facts_path:
         raw_in, locator, diags = read_facts_file(facts_path)
@@ -171,52 +224,74 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path):
     try:
         interview.run()
     except KeyboardInterrupt:
-        click.echo("\ninterrupted; the answers so far are kept", err=True)
+        _save_answers(interview, save_path)
+        click.echo("\ninterrupted" + ("; the answers so far are saved" if save_path else ""), err=True)
+        sys.exit(130)
     final = interview.evaluate(trace=True)
     click.echo("")
     click.echo(render_evaluation_text(final, explain=False, color=color), nl=False)
     if save_path:
-        try:
-            with open(save_path, "w", encoding="utf-8") as fh:
-                fh.write(dump_facts(interview.raw))
-        except OSError as e:
-            click.echo(f"policy: cannot write `{save_path}`: {(e.strerror or 'error').lower()}", err=True)
-            sys.exit(EXIT_FINDING)
-        click.echo(f"facts saved to {save_path}", err=True)
+        _save_answers(interview, save_path)
+        click.echo(f"facts saved to {printable(save_path)}", err=True)
     sys.exit(EXIT_OK)
 
 
-@cli.command()
+def _save_answers(interview, save_path):
+    from .ask import dump_facts
+    if not save_path:
+        return
+    try:
+        with open(save_path, "w", encoding="utf-8") as fh:
+            fh.write(dump_facts(interview.raw))
+    except OSError as e:
+        click.echo(f"policy: cannot write `{printable(save_path)}`: {(e.strerror or 'error').lower()}", err=True)
+        sys.exit(EXIT_FINDING)
+
+
+@cli.command(epilog=_epilog("docs"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, metavar="DIR", help="Directory to write the pages to.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the pages in DIR are not what would be written.")
-def docs(policies, out_dir, check):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def docs(policies, out_dir, check, follow_outside):
     """Write one Markdown page per policy, and an index, for people who never read YAML."""
     from .pages import render_pages
-    pset, _, _ = _load_for_cases(policies, None, (), "text")
+    pset, _, _ = _load_for_cases(policies, None, (), "text", follow_outside)
     pages = render_pages(pset)
     out = Path(out_dir)
     if check:
         stale = [name for name, text in pages.items()
                  if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
         for name in stale:
-            click.echo(f"{out / name}: stale; run `policy docs {' '.join(policies)} --out {out_dir}`", err=True)
+            click.echo(printable(f"{out / name}: stale; run `policy docs {' '.join(policies)} --out {out_dir}`"), err=True)
         sys.exit(EXIT_FINDING if stale else EXIT_OK)
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in pages.items():
-            (out / name).write_text(text, encoding="utf-8")
+            _write_page(out / name, text)
     except OSError as e:
-        click.echo(f"policy: cannot write to `{out_dir}`: {(e.strerror or 'error').lower()}", err=True)
+        where = printable(e.filename if isinstance(e.filename, str) else out_dir)
+        if e.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link planted where a page goes
+            click.echo(f"policy: `{where}` is a symbolic link; pages are not written through links", err=True)
+        else:
+            click.echo(f"policy: cannot write to `{where}`: {(e.strerror or 'error').lower()}", err=True)
         sys.exit(EXIT_FINDING)
     click.echo(f"wrote {len(pages)} pages to {out_dir}", err=True)
     sys.exit(EXIT_OK)
 
 
-def _load_for_cases(policies, params_path, outcomes, fmt):
+def _write_page(path: Path, text: str):
+    """Write a page without following a symbolic link in its place (its target is left untouched)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _load_for_cases(policies, params_path, outcomes, fmt, follow_outside=False):
     """Load and check the policies, apply --params, resolve --outcome; exits with diagnostics on failure."""
     sources = SourceCache()
-    result = load(policies)
+    result = load(policies, follow_outside)
     if not result.ok:
         _emit_diagnostics([d for d in result.diagnostics if d.is_error], "json" if fmt == "json" else "text", sources)
         sys.exit(EXIT_FINDING)
@@ -236,66 +311,86 @@ def _load_for_cases(policies, params_path, outcomes, fmt):
             full = [f"{p}.{o}" for p, o in pset.outcome_names()]
             hint = difflib.get_close_matches(unknown[0], full + [o for _, o in pset.outcome_names()], n=1)
             guess = f"did you mean `{hint[0]}`? " if hint else ""
-            raise click.UsageError(f"no outcome matches `{unknown[0]}`; {guess}outcomes are: {', '.join(full)}")
+            raise click.UsageError(printable(f"no outcome matches `{unknown[0]}`; {guess}outcomes are: {', '.join(full)}"))
     return pset, selection, sources
 
 
 def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, jobs, resume, worker_args):
-    from .batch import WorkerFailure, completed_lines, read_records, run_batch
+    from .batch import WorkerFailure, read_records, run_batch
+    from .runfile import OutputError, RunFileError, StdOut, fingerprint, open_out, same_file_problem
+    from .progress import BatchProgress, count_cases
+    from contextlib import nullcontext
     if resume and not out_path:
         raise click.UsageError("--resume needs --out FILE")
-    skip = completed_lines(out_path) if resume else 0
-    try:
-        out = open(out_path, "a" if resume else "w", encoding="utf-8") if out_path else sys.stdout
-    except OSError as e:
-        click.echo(f"policy: cannot write `{out_path}`: {(e.strerror or 'error').lower()}", err=True)
-        sys.exit(EXIT_FINDING)
+    kept = None
+    if out_path:
+        problem = same_file_problem(out_path, facts_path, kind)
+        if problem:
+            raise click.UsageError(printable(problem))
+        policies, params_path, _, outcomes, _ = worker_args
+        print_ = fingerprint(pset.files, params_path, as_of or _dt.date.today(), outcomes, explain, facts_path, kind)
+        try:
+            out, kept = open_out(out_path, print_, resume)
+        except RunFileError as e:
+            raise click.UsageError(printable(str(e))) from None
+        except OSError as e:
+            click.echo(f"policy: cannot write `{printable(out_path)}`: {(e.strerror or 'error').lower()}", err=True)
+            sys.exit(EXIT_FINDING)
+    else:
+        out = StdOut(sys.stdout)
+    skip = kept.count if kept else 0
     progress = None
-    if sys.stderr.isatty():
-        def progress(n):
-            if n % 500 == 0:
-                click.echo(f"\r{n} cases", err=True, nl=False)
+    if sys.stderr.isatty():  # on a terminal only: nothing is written to a pipe or a file
+        total = count_cases(facts_path, kind)
+        progress = BatchProgress(None if total is None else max(total - skip, 0), sys.stderr)
     try:
-        records = read_records(facts_path, kind, pset.inputs, parse_lines=jobs == 1)
-        summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
-                            skip=skip, progress=progress, worker_args=worker_args)
+        try:
+            records = read_records(facts_path, kind, pset.inputs, parse_lines=jobs == 1)
+            with progress or nullcontext():
+                summary = run_batch(pset, records, out, as_of=as_of, selection=selection, explain=explain, jobs=jobs,
+                                    skip=skip, progress=progress, worker_args=worker_args)
+        finally:
+            out.close()
+    except OutputError as e:
+        click.echo(f"policy: {printable(str(e))}", err=True)
+        sys.exit(EXIT_FINDING)
     except OSError as e:
-        click.echo(f"policy: cannot read `{facts_path}`: {(e.strerror or 'error').lower()}", err=True)
+        click.echo(f"policy: cannot read `{printable(facts_path)}`: {(e.strerror or 'error').lower()}", err=True)
         sys.exit(EXIT_FINDING)
     except WorkerFailure as e:
         resume_hint = "; the result lines written are complete: --resume carries on from them" if out_path else ""
         click.echo(f"policy: {e}{resume_hint}", err=True)
         sys.exit(EXIT_FINDING)
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    if progress is not None:
-        click.echo("\r", err=True, nl=False)
-    if skip:
-        click.echo(f"resumed after {skip} cases already in {out_path}", err=True)
+    if skip:  # the summary covers the whole file: the lines kept count too
+        click.echo(f"resumed after {skip} cases already in {printable(out_path)}; {summary.cases} evaluated now",
+                   err=True)
+        kept.summary.merge(summary)
+        summary = kept.summary
     click.echo(summary.render(), err=True)
     sys.exit(EXIT_FINDING if summary.bad else EXIT_OK)
 
 
-@cli.command("diff")
+@cli.command("diff", epilog=_epilog("diff"))
 @click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--against", "against", metavar="REV", default=None,
               help="Compare POLICIES with the same path at git revision REV (read with git, nothing checked out).")
 @click.option("--facts", "facts_path", metavar="CASELOAD", default=None,
               help="Decide every case with both versions: JSON Lines, CSV or a directory of facts files.")
-@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date (default: today).")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date, YYYY-MM-DD (default: today).")
 @click.option("--params", "params_path", metavar="FILE", default=None, help="Parameter overrides for both versions.")
 @click.option("--outcome", "outcomes", multiple=True, metavar="ID", help="Only this outcome (repeatable), as for eval.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", "out_path", metavar="FILE", default=None, help="Write the report to FILE instead of standard output.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="With a caseload: decide the cases in N processes.")
-def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_path, jobs):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links lead to outside the tree being checked.")
+def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_path, jobs, follow_outside):
     """What changing the policies OLD into NEW does: `policy diff OLD NEW`, or `policy diff NEW --against REV`.
 
     Shows the static changes, then either the decisions that change over a
     caseload (--facts) or, without one, the boundary cases that tell the two
-    versions apart. Exit codes: 0 no decision differs, 1 some do, 2 trouble.
+    versions apart.
     """
     from . import diff as D
     from .batch import WorkerFailure, batch_kind, read_records
@@ -303,7 +398,7 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
     if len(policies) != (1 if against else 2):
         raise click.UsageError("give OLD and NEW policy directories, or one directory and --against REV")
     if facts_path is not None and batch_kind(facts_path) is None:
-        raise click.UsageError(f"--facts takes a caseload (.jsonl, .csv or a directory of facts files), not `{facts_path}`")
+        raise click.UsageError(printable(f"--facts takes a caseload (.jsonl, .csv or a directory of facts files), not `{facts_path}`"))
     if jobs != 1 and facts_path is None:
         raise click.UsageError("--jobs is for a caseload (--facts)")
     with tempfile.TemporaryDirectory(prefix="policy-diff-") as tmp:
@@ -311,7 +406,7 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
             try:
                 old_path = D.files_at_revision(policies[0], against, tmp)
             except D.GitFailure as e:
-                click.echo(f"policy: cannot read `{policies[0]}` at `{against}`: {e}", err=True)
+                click.echo(printable(f"policy: cannot read `{policies[0]}` at `{against}`: {e}"), err=True)
                 sys.exit(EXIT_USAGE)
             paths = ([old_path], [policies[0]])
             names = (f"{against}:{policies[0]}", policies[0])
@@ -320,15 +415,15 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
         sets = []
         for side, p, name in zip(("old", "new"), paths, names):
             try:
-                sets.append(_load_for_cases(p, params_path, (), fmt))
+                sets.append(_load_for_cases(p, params_path, (), fmt, follow_outside))
             except SystemExit:  # the diagnostics are out; unreadable policies are trouble, not a finding
-                click.echo(f"policy: the {side} version (`{name}`) cannot be loaded", err=True)
+                click.echo(printable(f"policy: the {side} version (`{name}`) cannot be loaded"), err=True)
                 sys.exit(EXIT_USAGE)
         (old, _, _), (new, _, _) = sets
         if outcomes:
             unknown = [s for s in outcomes if s in old.select([s])[1] and s in new.select([s])[1]]
             if unknown:
-                raise click.UsageError(f"no outcome matches `{unknown[0]}` in either version")
+                raise click.UsageError(printable(f"no outcome matches `{unknown[0]}` in either version"))
         as_of = as_of or _dt.date.today()
         impact = None
         if facts_path is not None:
@@ -338,10 +433,10 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
                 impact = D.run_impact(old, new, records, as_of=as_of, selectors=outcomes, jobs=jobs,
                                       load_args=(paths[0], paths[1], params_path, as_of, list(outcomes)))
             except OSError as e:
-                click.echo(f"policy: cannot read `{facts_path}`: {(e.strerror or 'error').lower()}", err=True)
+                click.echo(f"policy: cannot read `{printable(facts_path)}`: {(e.strerror or 'error').lower()}", err=True)
                 sys.exit(EXIT_USAGE)
             except WorkerFailure as e:
-                click.echo(f"policy: {e}", err=True)
+                click.echo(f"policy: {printable(str(e))}", err=True)
                 sys.exit(EXIT_USAGE)
         doc = D.diff_document(names[0], names[1], old, new, as_of=as_of, caseload=facts_path, impact=impact,
                               selectors=outcomes)
@@ -351,28 +446,31 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
             with open(out_path, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as e:
-            click.echo(f"policy: cannot write `{out_path}`: {(e.strerror or 'error').lower()}", err=True)
+            click.echo(f"policy: cannot write `{printable(out_path)}`: {(e.strerror or 'error').lower()}", err=True)
             sys.exit(EXIT_USAGE)
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDING if doc["decisions_differ"] else EXIT_OK)
 
 
-@cli.command("test")
+@cli.command("test", epilog=_epilog("test"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--junit", "junit_path", metavar="FILE", default=None, help="Also write a JUnit XML report to FILE.")
 @click.option("--coverage", is_flag=True, help="Report, per policy, the conditions never seen true or never seen false.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="N",
               help="Fail when a policy's condition coverage is below N percent (implies --coverage).")
-def test_(paths, junit_path, coverage, min_coverage):
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links (or a test file's `policies:`) lead to outside the tree being checked.")
+def test_(paths, junit_path, coverage, min_coverage, follow_outside):
     """Run test files (*.test.yaml) found under PATHS and compare the decisions."""
     from .testing import run_tests
     from .render import render_junit, render_test_run_text
     coverage = coverage or min_coverage is not None
-    run = run_tests(paths, coverage=coverage)
+    run = run_tests(paths, coverage=coverage, follow_outside=follow_outside)
     diags = run.all_diagnostics
     if diags:
-        click.echo(render_diagnostics_text(diags, SourceCache(), use_color(sys.stderr)), err=True)
+        click.echo(render_diagnostics_text(cap_per_file(diags, LIMITS.diagnostics_per_file), SourceCache(),
+                                           use_color(sys.stderr)), err=True)
     click.echo(render_test_run_text(run, coverage, use_color(sys.stdout)), nl=False)
     failed = not run.ok
     if min_coverage is not None:
@@ -386,7 +484,7 @@ def test_(paths, junit_path, coverage, min_coverage):
             with open(junit_path, "w", encoding="utf-8") as fh:
                 fh.write(render_junit(run))
         except OSError as e:
-            click.echo(f"policy: cannot write `{junit_path}`: {(e.strerror or 'error').lower()}", err=True)
+            click.echo(f"policy: cannot write `{printable(junit_path)}`: {(e.strerror or 'error').lower()}", err=True)
             sys.exit(EXIT_FINDING)
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 

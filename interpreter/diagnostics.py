@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Span", "Diagnostic", "DiagnosticError", "has_errors", "sort_diagnostics"]
+__all__ = ["Span", "Diagnostic", "DiagnosticError", "has_errors", "sort_diagnostics", "cap_per_file"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +77,32 @@ def _key(d: Diagnostic):
 
 def sort_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=_key)
+
+
+def cap_per_file(diagnostics: list[Diagnostic], limit: int) -> list[Diagnostic]:
+    """At most `limit` diagnostics per file, in the order given; the rest of a file become one
+    `too-many-diagnostics` diagnostic at the first one left out, saying how many there were."""
+    kept: list[Diagnostic] = []
+    per_file: dict[str | None, int] = {}
+    left_out: dict[str | None, list] = {}  # file -> [first left out, count, any error]
+    for d in diagnostics:
+        file = d.span.file if d.span is not None else None
+        if d.code == "too-many-diagnostics":  # a count made earlier (by the fact checker): always kept
+            kept.append(d)
+            continue
+        n = per_file.get(file, 0)
+        if n < limit:
+            per_file[file] = n + 1
+            kept.append(d)
+            continue
+        more = left_out.get(file)
+        if more is None:
+            left_out[file] = [d, 1, d.is_error]
+        else:
+            more[1] += 1
+            more[2] = more[2] or d.is_error
+    for first, count, error in left_out.values():
+        kept.append(Diagnostic("too-many-diagnostics", f"and {count} more diagnostic{'s' if count != 1 else ''} "
+                               f"from here on, not shown (the first {limit} are)", first.span,
+                               "error" if error else "warning"))
+    return kept

@@ -17,10 +17,12 @@ from typing import Any, Iterable, Iterator
 
 from . import syntax as A
 from .batch import Record, WorkerFailure, evaluate_record
-from .builtins import BUILTINS, EvalError
 from .engine import STATUSES, PolicySet
+from .evaluation.errors import COMPARE, EvalFailure
+from .evaluation.reference import Reference
 from .loader import INPUTS_FILES
 from .printer import format_value, to_text
+from .safetext import printable
 from .values import DECIMAL_CONTEXT, Duration, Unknown, add_duration
 
 __all__ = ["static_changes", "boundary_cases", "Impact", "run_impact", "diff_document", "decides_differently",
@@ -226,94 +228,48 @@ class _NotConstant(Exception):
     pass
 
 
-class _Ctx:
-    __slots__ = ("as_of",)
+class _FixedForTheDay:
+    """The evaluation context of a value fixed for the day: the date and the parameter tables in force. It has
+    no facts and computes no rule: `_Folder.value` evaluates only what reads neither."""
 
-    def __init__(self, as_of):
-        self.as_of = as_of
+    def __init__(self, as_of: _dt.date, params):
+        self.facts: dict = {}
+        self.as_of, self.params = as_of, params
+        self.rules: dict = {}
+        self.steps = 0
 
 
-_ARITH = {"+": DECIMAL_CONTEXT.add, "-": DECIMAL_CONTEXT.subtract, "*": DECIMAL_CONTEXT.multiply,
-          "/": DECIMAL_CONTEXT.divide}
-_RELATIONS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-              "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
 class _Folder:
     """The value of an expression that reads only literals, parameters and `today` (the same for every
-    case on a date), or _NotConstant. Used to find where a comparison's boundary lies in each version."""
+    case on a date), computed by the reference evaluator, or _NotConstant. Used to find where a comparison's
+    boundary lies in each version."""
 
-    def __init__(self, pset: PolicySet, pid: str, as_of: _dt.date):
-        self.pset, self.pid, self.as_of = pset, pid, as_of
-        self.refs = pset.checked.refs
+    def __init__(self, pset: PolicySet, as_of: _dt.date):
+        self.refs, self.as_of, self.params = pset.checked.refs, as_of, pset.params
+        self.reference = Reference(pset.checked, pset.params)
 
-    def param(self, node):
-        ref = self.refs.get(id(node))
-        if ref is None or ref.kind != "param":
-            return None
-        return self.pset.params[ref.policy or self.pid][ref.name], ref.policy or self.pid
+    def fixed(self, node) -> bool:
+        """Whether a node reads nothing of a case: no input, no binder's item, no rule or outcome (in the
+        branch an `if` takes, when its condition is fixed too)."""
+        for n in _live(node, self):
+            ref = self.refs.get(id(n)) if isinstance(n, (A.Name, A.Field)) else None
+            if ref is not None and ref.kind not in ("param", "today"):
+                return False
+        return True
 
-    def value(self, n):
-        if isinstance(n, A.Literal):
-            return n.value
-        if isinstance(n, (A.Name, A.Field)):
-            ref = self.refs.get(id(n))
-            if ref is not None and ref.kind == "today":
-                return self.as_of
-            hit = self.param(n)
-            if hit is None:
-                raise _NotConstant
-            pv, pid = hit
-            return self._known(pv.current(self.as_of, pid))
-        if isinstance(n, A.Index):
-            hit = self.param(n.target)
-            if hit is None:
-                raise _NotConstant
-            pv, pid = hit
-            key = self.value(n.key)
-            try:
-                return self._known(pv.at(key, pid, None))
-            except Exception:  # noqa: BLE001 - a key the table cannot take: no boundary here
-                raise _NotConstant from None
-        if isinstance(n, A.Unary):
-            return self._number(DECIMAL_CONTEXT.minus, self.value(n.operand))
-        if isinstance(n, A.Binary):
-            a, b = self.value(n.left), self.value(n.right)
-            if not (isinstance(a, Decimal) and isinstance(b, Decimal)):
-                raise _NotConstant
-            return self._number(_ARITH[n.op], a, b)
-        if isinstance(n, A.If):
-            c = self.value(n.cond)
-            if type(c) is not bool:
-                raise _NotConstant
-            return self.value(n.then if c else n.orelse)
-        if isinstance(n, A.Compare):
-            a, b = self.value(n.left), self.value(n.right)
-            try:
-                return _RELATIONS[n.op](a, b)
-            except TypeError:
-                raise _NotConstant from None
-        if isinstance(n, A.Call) and n.func in BUILTINS:
-            args = [self.value(x) for x in n.args]
-            try:
-                return BUILTINS[n.func].impl(_Ctx(self.as_of), *args)
-            except (EvalError, ArithmeticError, TypeError, ValueError):
-                raise _NotConstant from None
-        raise _NotConstant
-
-    @staticmethod
-    def _known(v):
-        if type(v) is Unknown:
+    def value(self, node):
+        if not self.fixed(node):
+            raise _NotConstant
+        try:
+            v = self.reference.eval(node, _FixedForTheDay(self.as_of, self.params), ())
+        except (EvalFailure, ArithmeticError, RecursionError):  # each case reports the error: no boundary here
+            raise _NotConstant from None
+        if type(v) is Unknown:  # a parameter with no value for the day
             raise _NotConstant
         return v
-
-    @staticmethod
-    def _number(fn, *args):
-        try:
-            return fn(*args)
-        except ArithmeticError:
-            raise _NotConstant from None
 
 
 def _expressions(p) -> Iterator[tuple[str, Any]]:
@@ -355,7 +311,7 @@ def _live(node, folder: _Folder) -> Iterator:
 
 def _comparisons(pset: PolicySet, pid: str, as_of: _dt.date) -> dict[tuple, _Boundary]:
     """The comparisons of a fact-dependent side with a boundary fixed for the day, by (where, varying side, op)."""
-    folder = _Folder(pset, pid, as_of)
+    folder = _Folder(pset, as_of)
     out: dict[tuple, _Boundary] = {}
     for where, expr in _expressions(pset.policies[pid]):
         if expr is None or expr.node is None:
@@ -392,7 +348,7 @@ class _Boundary:
 def _boundary(folder: _Folder, node, varying, op: str, bound) -> _Boundary:
     """The boundary of `varying op bound` on the fact that `varying` reads; a fixed amount added to or
     subtracted from the fact (`graduation_date + years(2)`, `income - allowance`) is moved to the bound."""
-    rel = _RELATIONS[op]
+    rel = COMPARE[op]
     plain = _Boundary(node, varying, op, bound, lambda v: rel(v, bound))
     if not (isinstance(varying, A.Binary) and varying.op in "+-"):
         return plain
@@ -900,7 +856,7 @@ def render_text(doc: dict) -> str:
                 mark = "  " if c["old"] == c["new"] else "* "
                 out.append(f"    {mark}{b['fact']} = {_v(c['value'])}: old {_truth(c['old'])}, new {_truth(c['new'])}")
     out += ["", "decisions differ" if doc["decisions_differ"] else "no decision differs"]
-    return "\n".join(out) + "\n"
+    return "\n".join(printable(line) for line in out) + "\n"  # ids and values of a caseload are untrusted text
 
 
 def _sides(bad: dict) -> list[tuple[str, list]]:
@@ -970,7 +926,7 @@ def render_markdown(doc: dict) -> str:
                 out.append(f"| {bold}{_v(c['value'])}{bold} | {_truth(c['old'])} | {_truth(c['new'])} |")
             out.append("")
     out.append("**Decisions differ.**" if doc["decisions_differ"] else "No decision differs.")
-    return "\n".join(out) + "\n"
+    return "\n".join(printable(line) for line in out) + "\n"
 
 
 # ---------------------------------------------------------------- a version read with git

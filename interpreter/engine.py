@@ -7,7 +7,12 @@ from typing import Any, Iterable, Mapping
 
 from .checker import CheckedSet, check
 from . import syntax as A
-from .compiler import _PLAIN_TYPES, Compiler, EvalFailure, Fn, _jsonable, span_key, tri_status
+from .evaluation.analysis import Analysis
+from .evaluation.data import PLAIN_TYPES as _PLAIN_TYPES, jsonable as _jsonable, span_key
+from .evaluation.errors import EvalFailure
+from .evaluation.kleene import Compiled, Fn, KleeneCompiler
+from .evaluation.strict import StrictCompiler
+from .evaluation.traced import TracedCompiler
 from .printer import to_text
 from .typesys import BOOL
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
@@ -80,18 +85,28 @@ class OutcomeResult:
         return d
 
 
-_new = object.__new__
+class _Chosen:
+    """An outcome to decide, with what is the same for every case: its three-valued (or traced) closures,
+    its strict `when` and values when the fast path is tried, its declaration and in-force period."""
+    __slots__ = ("compiled", "strict_when", "strict_values", "constant_values", "decl", "policy", "name",
+                 "in_force_from", "in_force_until")
 
+    def __init__(self, compiled, strict):
+        self.compiled, self.decl = compiled, compiled.policy.outcomes[compiled.name]
+        self.policy, self.name = compiled.policy.id, compiled.name
+        self.in_force_from, self.in_force_until = compiled.policy.in_force_from, compiled.policy.in_force_until
+        self.strict_when = strict.when if strict is not None else None
+        self.strict_values = list(strict.values.items()) if strict is not None else []
+        # values that are the same plain scalar for every case: copied into each result, not computed
+        consts = {k: getattr(fn, "const", _FAILED) for k, fn in self.strict_values}
+        self.constant_values = consts if all(type(v) in _PLAIN_TYPES for v in consts.values()) else None
 
-def _fast_values(values: dict[str, Fn]) -> dict | list | None:
-    """An outcome's strict values as the fast path takes them: None when there are none; a dict of plain
-    data to copy when every value is a constant scalar (the same for every case); else (name, closure) pairs."""
-    if not values:
-        return None
-    consts = {k: getattr(fn, "const", _FAILED) for k, fn in values.items()}
-    if all(type(v) in _PLAIN_TYPES for v in consts.values()):  # not a list (shared by every result), not unknown
-        return consts
-    return list(values.items())
+    def in_force(self, as_of: _dt.date) -> bool:
+        return not ((self.in_force_from and as_of < self.in_force_from)
+                    or (self.in_force_until and as_of > self.in_force_until))
+
+    def result(self, status: str) -> "OutcomeResult":
+        return OutcomeResult(self.policy, self.name, self.decl.label, self.decl.cite, status)
 
 
 @dataclass(slots=True)
@@ -129,107 +144,15 @@ class Evaluation:
 
 
 class _Case:
-    """One evaluation's state, made by `evaluate` without a class call: `facts`, `as_of`, `params` and
-    `strict_memo` always; `memo` once an outcome needs the three-valued closures; and when tracing,
-    the traced closures' `stack`, `converted`, `seen` and `items`."""
-    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen", "converted", "items")
+    """One evaluation's state, read by the closures: the facts, the date, the parameter tables, the rules
+    computed so far by each kind of closure; and when tracing, the event `stack`, `converted` values,
+    the coverage set `seen`, and a binder's `items`."""
+    __slots__ = ("facts", "as_of", "params", "memo", "strict_memo", "stack", "seen", "converted", "items", "steps")
 
-
-@dataclass
-class _CompiledOutcome:
-    policy: Policy
-    name: str
-    when: Fn
-    values: dict[str, Fn]
-
-
-class _Compiled:
-    def __init__(self, checked: CheckedSet, traced: bool, params=None, strict: bool = False):
-        comp = Compiler(checked, traced, params, strict)
-        self.outcomes: list[_CompiledOutcome] = []
-        for p in checked.policies.values():
-            for name, r in p.rules.items():
-                if r.expr is not None:
-                    comp.rule_fns[(p.id, name)] = comp.expr(r.expr.node, p.id)
-                else:
-                    comp.rule_fns[(p.id, name)] = _exceptions_fn(comp, p, r, checked, traced)
-            for name, o in p.outcomes.items():
-                fn = comp.expr(o.when.node, p.id)
-                comp.rule_fns[(p.id, "outcome:" + name)] = fn
-                self.outcomes.append(_CompiledOutcome(p, name, fn, {k: comp.expr(e.node, p.id) for k, e in o.values.items()}))
-        self.rule_fns = comp.rule_fns
-
-
-def _exceptions_fn(comp: Compiler, p: Policy, r, checked: CheckedSet, traced: bool) -> Fn:
-    base = comp.expr(r.base.node, p.id)
-    excs = [(comp.expr(e.when.node, e.policy_id), comp.expr(e.value.node, e.policy_id), e)
-            for e in list(r.exceptions) + checked.amendments.get((p.id, r.name), [])]
-    span = r.span
-
-    def rule(c, loc):
-        fired, pending = [], []
-        for when, value, decl in excs:
-            if traced:
-                children: list = []
-                c.stack.append(children)
-                try:
-                    w = when(c, loc)
-                finally:
-                    c.stack.pop()
-            else:
-                w = when(c, loc)
-            if w is True:
-                fired.append((decl, value(c, loc)))
-            elif type(w) is Unknown:
-                pending.append((decl, w, value))
-            if traced:
-                ev = {"kind": "exception", "text": decl.when.text, "label": decl.label, "cite": decl.cite,
-                      "policy": decl.policy_id, "status": tri_status(w), "value": _jsonable(w)}
-                if w is True:
-                    ev["gives"] = _jsonable(fired[-1][1])
-                if children:
-                    ev["children"] = children
-                c.stack[-1].append(ev)
-        if fired:
-            distinct = []
-            for decl, v in fired:
-                if all(v != d for _, d in distinct):
-                    distinct.append((decl, v))
-            if len(distinct) > 1:
-                (d1, v1), (d2, v2) = distinct[:2]
-                raise EvalFailure("conflict", f"exceptions conflict: {_who(d1)} gives {_show(v1)} but {_who(d2)} gives {_show(v2)}",
-                                  span)
-            result = distinct[0][1]
-        else:
-            result = base(c, loc)
-            if traced:
-                c.stack[-1].append({"kind": "value", "text": r.base.text, "label": "base value", "status": tri_status(result),
-                                    "value": _jsonable(result)})
-        if pending and type(result) is not Unknown:
-            for decl, w, value in pending:
-                v = value(c, loc)
-                if type(v) is Unknown or v != result:
-                    result = w if type(result) is not Unknown else result | w
-                    if type(v) is Unknown:
-                        result = result | v
-        if traced and fired:
-            try:
-                b = _jsonable(base(c, loc))
-            except EvalFailure as e:
-                b = f"not computed ({e.message})"
-            c.stack[-1].append({"kind": "value", "text": r.base.text, "label": "base value replaced by the exception",
-                                "status": "skipped", "value": b})
-        return result
-    return rule
-
-
-def _who(decl) -> str:
-    return f"`{decl.cite}`" if decl.cite else f"`{decl.label or decl.when.text}`"
-
-
-def _show(v) -> str:
-    from .printer import format_value
-    return format_value(_jsonable(v))
+    def __init__(self, facts, as_of: _dt.date, params, seen: set | None = None):
+        self.facts, self.as_of, self.params, self.seen = facts, as_of, params, seen
+        self.memo, self.strict_memo = None, {}  # `memo` made by the first three-valued decision
+        self.steps = 0  # the evaluation budget spent by the decision under way (evaluation/budget.py)
 
 
 @dataclass
@@ -254,7 +177,7 @@ class PolicySet:
         self.inputs = checked.inputs
         self.params = default_tables(self.policies)
         self._forget_compiled()
-        self._plain = _Compiled(checked, traced=False, params=self.params)  # compiled now: errors show at load
+        self._plain = self._compile(KleeneCompiler)  # compiled now: errors show at load
         self._supplied = self._supplied_values()
 
     def with_params(self, raw: Any, locator=None, file: str = "<params>") -> tuple["PolicySet", list[Diagnostic]]:
@@ -274,12 +197,13 @@ class PolicySet:
     def _forget_compiled(self) -> None:
         """Drop the compiled closures and the selections made of them; they are compiled again on first use."""
         self._plain = self._strict = self._traced = None
-        self._chosen = {}
-        self._last_choice = (_FAILED, None, None, None)  # (outcomes, trace, fast, chosen) of the last call
+        self._analysis = None
+        self._chosen = {}  # (outcomes, trace, fast) -> the outcomes to decide, with their closures
+        self._last = (_FAILED, None, None, None)  # the last call's (outcomes, trace, fast, chosen)
 
     def coverage_universe(self) -> dict[str, dict[tuple, dict]]:
         """Per policy, every condition and true/false rule that condition coverage counts."""
-        comp = Compiler(self.checked, traced=True)
+        comp = Analysis(self.checked, None)
         out: dict[str, dict[tuple, dict]] = {pid: {} for pid in self.policies}
 
         def walk(node, pid):
@@ -313,40 +237,42 @@ class PolicySet:
                     walk(e.node, pid)
         return out
 
-    def _compiled_plain(self) -> _Compiled:
+    def _compile(self, backend: type[KleeneCompiler]) -> Compiled:
+        """The outcomes compiled by one back-end, with the parameter values in force."""
+        if self._analysis is None:
+            self._analysis = Analysis(self.checked, self.params)
+        return backend(self.checked, self.params, self._analysis).compile_set()
+
+    def _compiled_plain(self) -> Compiled:
         if self._plain is None:
-            self._plain = _Compiled(self.checked, traced=False, params=self.params)
+            self._plain = self._compile(KleeneCompiler)
         return self._plain
 
-    def _outcomes(self, outcomes: Iterable[tuple[str, str]] | None, trace: bool, fast: bool) -> list[tuple]:
-        """The compiled outcomes to decide, in the set's order: (three-valued or traced closures, the strict
-        `when` or None, the strict values as `_fast_values` gives them, the outcome's declaration, policy id,
-        outcome name, label, cite, in force from, in force until)."""
+    def _selection(self, outcomes: Iterable[tuple[str, str]] | None, trace: bool, fast: bool) -> list[_Chosen]:
+        """The outcomes to decide, in the set's order, with their closures: traced ones with `trace`, else
+        three-valued ones, and with `fast` the strict ones too."""
+        last = self._last
+        if last[0] == outcomes and last[1] == trace and last[2] == fast:  # most often the previous call's
+            return last[3]
         key = (None if outcomes is None else tuple(outcomes), trace, fast)
         chosen = self._chosen.get(key)
         if chosen is None:
             if trace:
                 if self._traced is None:
-                    self._traced = _Compiled(self.checked, traced=True, params=self.params)
+                    self._traced = self._compile(TracedCompiler)
                 pairs = [(co, None) for co in self._traced.outcomes]
             elif not fast:
                 pairs = [(co, None) for co in self._compiled_plain().outcomes]
             else:
                 if self._strict is None:
-                    self._strict = _Compiled(self.checked, traced=False, params=self.params, strict=True)
+                    self._strict = self._compile(StrictCompiler)
                 pairs = list(zip(self._compiled_plain().outcomes, self._strict.outcomes))
             wanted = None if key[0] is None else set(key[0])
-            chosen = []
-            for co, so in pairs:
-                decl = co.policy.outcomes[co.name]
-                if wanted is None or (co.policy.id, co.name) in wanted:
-                    chosen.append((co, None if so is None else so.when, None if so is None else _fast_values(so.values),
-                                   decl, co.policy.id, co.name, decl.label, decl.cite,
-                                   co.policy.in_force_from, co.policy.in_force_until))
+            chosen = [_Chosen(co, so) for co, so in pairs if wanted is None or (co.policy.id, co.name) in wanted]
             if len(self._chosen) < 64:
                 self._chosen[key] = chosen
-        if type(outcomes) in (list, tuple) or outcomes is None:  # a copy: the caller may change its list later
-            self._last_choice = (outcomes if outcomes is None else type(outcomes)(outcomes), trace, fast, chosen)
+        if outcomes is None or type(outcomes) in (list, tuple):  # kept as a copy: the caller may change its list
+            self._last = (outcomes if outcomes is None else type(outcomes)(outcomes), trace, fast, chosen)
         return chosen
 
     def outcome_names(self) -> list[tuple[str, str]]:
@@ -371,106 +297,102 @@ class PolicySet:
 
     def evaluate(self, facts: Mapping[str, Any], as_of: _dt.date | None = None,
                  outcomes: Iterable[tuple[str, str]] | None = None, trace: bool = False,
-                 seen: set | None = None, fast: bool = True) -> Evaluation:
+                 seen: set | None = None) -> Evaluation:
         """Decide every outcome (or the chosen ones) for checked facts, as of a date (default today).
 
         With `trace`, each result carries its trace; with a `seen` set (which implies the
         trace), the truth values taken by each condition are added to it, for coverage.
         Without the trace, an outcome is first tried on the two-valued fast path, which
-        gives the same result whenever it gives one; `fast=False` skips it (for tests).
+        gives the same result whenever it gives one.
         """
+        return self._evaluate(facts, as_of, outcomes, trace, seen, True)
+
+    def _evaluate(self, facts: Mapping[str, Any], as_of: _dt.date | None = None, outcomes=None, trace: bool = False,
+                  seen: set | None = None, fast: bool = True) -> Evaluation:
+        """`evaluate`; `fast=False` decides every outcome with the three-valued closures alone (for tests)."""
         if seen is not None:
             trace = True
         if as_of is None:
             as_of = _dt.date.today()
-        last = self._last_choice  # the selection of the previous call, most often the same
-        if last[0] == outcomes and last[1] == trace and last[2] == fast:
-            chosen = last[3]
-        else:
-            chosen = self._outcomes(outcomes, trace, fast)
-        case = _new(_Case)
-        case.facts, case.as_of, case.params, case.strict_memo = facts, as_of, self.params, {}
-        if trace:
-            case.seen = seen
-        memo_made = False
+        case = _Case(facts, as_of, self.params, seen)
         results = []
-        for co, when, values, decl, pid, name, label, cite, in_force_from, in_force_until in chosen:
-            status = None
-            if (in_force_from and as_of < in_force_from) or (in_force_until and as_of > in_force_until):
-                status, got = "not_in_force", {}
-            elif when is not None:
-                try:  # the two-valued fast path; anything it cannot settle is decided below
-                    v = when(case, ())
-                    if v is True:
-                        if values is None:
-                            got = {}
-                        elif type(values) is dict:
-                            got = values.copy()
-                        else:
-                            got = {k: _jsonable(fn(case, ())) for k, fn in values}
-                        status = "applies"
-                    elif v is False:
-                        status, got = "does_not_apply", {}
-                except Exception:  # noqa: BLE001 - a missing fact, an error: the three-valued path says which
-                    status = None
-            if status is not None:  # as OutcomeResult(pid, name, label, cite, status, got), without the class call
-                r = _new(OutcomeResult)
-                r.policy, r.outcome, r.label, r.cite, r.status, r.values = pid, name, label, cite, status, got
-                r.missing, r.trace, r.diagnostics, r.unknown_values = [], [], [], []
-                results.append(r)
+        for o in self._selection(outcomes, trace, fast and not trace):
+            if (o.in_force_from or o.in_force_until) and not o.in_force(as_of):
+                results.append(o.result("not_in_force"))
                 continue
-            p = co.policy
-            res = OutcomeResult(pid, name, label, cite, "undetermined")
-            results.append(res)
-            if trace:
-                case.memo = {}
-                case.stack = [[]]
-                case.converted = {}
-            elif not memo_made:  # rules computed by the three-valued closures, shared by the outcomes
-                case.memo, memo_made = {}, True
-            try:
-                v = co.when(case, ())
+            if o.strict_when is not None:  # the two-valued fast path first: it decides or gives up
+                case.steps = 0
+                try:
+                    v = o.strict_when(case, ())
+                    if v is True:
+                        values = o.constant_values.copy() if o.constant_values is not None else \
+                            {k: _jsonable(fn(case, ())) for k, fn in o.strict_values}
+                except Exception:  # noqa: BLE001 - a missing fact, an error: the three-valued closures say which
+                    v = None
                 if v is True:
-                    res.status = "applies"
-                    for k, fn in co.values.items():
-                        if trace:
-                            case.stack.append([])
-                        try:
-                            x = fn(case, ())
-                        except EvalFailure as e:  # the outcome applies; this value cannot be computed
-                            res.diagnostics.append(Diagnostic(e.code, e.message, e.span))
-                            x = _FAILED
-                        finally:
-                            if trace:
-                                children = case.stack.pop()
-                        if x is _FAILED:
-                            continue
-                        if trace:
-                            ev = {"kind": "value", "name": k, "text": decl.values[k].text, "label": f"value `{k}`",
-                                  "status": "unknown" if type(x) is Unknown else "value", "value": _jsonable(x)}
-                            if children:
-                                ev["children"] = children
-                            case.stack[-1].append(ev)
-                        if type(x) is Unknown:
-                            res.missing += [m for m in self._missing(x) if m not in res.missing]
-                            res.unknown_values.append(k)
-                        else:
-                            res.values[k] = _jsonable(x)
-                elif v is False:
-                    res.status = "does_not_apply"
-                else:
-                    res.status = "undetermined"
-                    res.missing = self._missing(v)
-            except EvalFailure as e:
-                res.status = "error"
-                res.diagnostics.append(Diagnostic(e.code, e.message, e.span))
+                    r = o.result("applies")
+                    r.values = values
+                    results.append(r)
+                    continue
+                if v is False:
+                    results.append(o.result("does_not_apply"))
+                    continue
+            results.append(self._decide(case, o, trace))
+        return Evaluation(as_of, results, self._supplied)
+
+    def _decide(self, case: _Case, o: _Chosen, trace: bool) -> OutcomeResult:
+        """The decision of the three-valued (or traced) closures, with what is missing and every error."""
+        res = o.result("undetermined")
+        case.steps = 0
+        if trace:  # each outcome's trace shows its rules in full: no rule is taken from another's memo
+            case.memo, case.stack, case.converted = {}, [[]], {}
+        elif case.memo is None:  # shared by the outcomes of this case
+            case.memo = {}
+        co = o.compiled
+        try:
+            v = co.when(case, ())
+            if v is True:
+                res.status = "applies"
+                self._values(case, o, res, trace)
+            elif v is False:
+                res.status = "does_not_apply"
+            else:
+                res.missing = self._missing(v)
+        except EvalFailure as e:
+            res.status = "error"
+            res.diagnostics.append(Diagnostic(e.code, e.message, e.span))
+        if trace:
+            res.trace = case.stack[0]
+        if case.seen is not None and res.status in ("applies", "does_not_apply"):
+            case.seen.add((o.policy, ("outcome", o.name), "true" if res.status == "applies" else "false"))
+        return res
+
+    def _values(self, case: _Case, o: _Chosen, res: OutcomeResult, trace: bool) -> None:
+        """The values of an outcome that applies; one that cannot be computed is a diagnostic, and one that
+        is unknown is listed with what it misses."""
+        for k, fn in o.compiled.values.items():
             if trace:
-                res.trace = case.stack[0]
-            if seen is not None and res.status in ("applies", "does_not_apply"):
-                seen.add((p.id, ("outcome", co.name), "true" if res.status == "applies" else "false"))
-        evaluation = _new(Evaluation)  # as Evaluation(as_of, results, self._supplied), without the class call
-        evaluation.as_of, evaluation.results, evaluation.supplied = as_of, results, self._supplied
-        return evaluation
+                case.stack.append([])
+            try:
+                x = fn(case, ())
+            except EvalFailure as e:
+                res.diagnostics.append(Diagnostic(e.code, e.message, e.span))
+                x = _FAILED
+            finally:
+                children = case.stack.pop() if trace else None
+            if x is _FAILED:
+                continue
+            if trace:
+                ev = {"kind": "value", "name": k, "text": o.decl.values[k].text, "label": f"value `{k}`",
+                      "status": "unknown" if type(x) is Unknown else "value", "value": _jsonable(x)}
+                if children:
+                    ev["children"] = children
+                case.stack[-1].append(ev)
+            if type(x) is Unknown:
+                res.missing += [m for m in self._missing(x) if m not in res.missing]
+                res.unknown_values.append(k)
+            else:
+                res.values[k] = _jsonable(x)
 
     def _supplied_values(self) -> list[dict]:
         """The parameter values taken from a parameters file, for `Evaluation.supplied`."""
@@ -498,15 +420,16 @@ class PolicySet:
         return out
 
 
-def load(paths: Iterable[str] | str) -> LoadResult:
+def load(paths: Iterable[str] | str, follow_outside: bool = False) -> LoadResult:
     """Load, check and compile the policies under the given files or directories.
 
     Returns a LoadResult whose `policy_set` is None when any error was found;
-    `diagnostics` holds every error and warning, sorted by position.
+    `diagnostics` holds every error and warning, sorted by position. A file in a directory given
+    that is a symbolic link out of that directory is an `outside-tree` error unless `follow_outside`.
     """
     if isinstance(paths, str):
         paths = [paths]
-    files, diags, implied = discover(paths)
+    files, diags, implied = discover(paths, follow_outside)
     policies, shared, ds = load_files(files, implied)
     diags += ds
     if not has_errors(diags) and not policies:

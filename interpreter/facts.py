@@ -19,10 +19,11 @@ from .model import InputDecl
 from .typesys import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
 from .values import DIGITS_CONTEXT, MAX_DIGITS, MAX_EXPONENT, Record, number_problem
 
-__all__ = ["read_facts_text", "read_facts_file", "check_facts", "MAX_LIST_ITEMS"]
+__all__ = ["read_facts_text", "read_facts_file", "read_stdin", "check_facts", "MAX_LIST_ITEMS"]
 
 MAX_LIST_ITEMS = LIMITS.list_items
 MAX_STRING_CHARS = LIMITS.string_chars
+MAX_DIAGNOSTICS = LIMITS.diagnostics_per_file
 
 
 def read_facts_text(text: str, file: str) -> tuple[Any, Locator | None, list[Diagnostic]]:
@@ -38,11 +39,28 @@ def read_facts_text(text: str, file: str) -> tuple[Any, Locator | None, list[Dia
     return value, loc, diags
 
 
+def read_stdin(stream=None) -> tuple[str | None, list[Diagnostic]]:
+    """Standard input as text, refused once it passes the file size limit (read no further than that)."""
+    if stream is None:
+        import sys
+        stream = sys.stdin.buffer
+    limit = LIMITS.file_bytes
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        return None, [Diagnostic("file-too-large", f"standard input is larger than the limit of {limit} bytes",
+                                 Span.point("<stdin>", 1, 1))]
+    return decode_text(b"".join(chunks), "<stdin>")
+
+
 def read_facts_file(path: str) -> tuple[Any, Locator | None, list[Diagnostic]]:
     if path == "-":
-        import sys
-        data = sys.stdin.buffer.read()
-        text, diags = decode_text(data, "<stdin>")
+        text, diags = read_stdin()
         file = "<stdin>"
     else:
         text, diags = read_source(path)
@@ -57,6 +75,8 @@ class _FactChecker:
         self.loc = loc
         self.file = file
         self.diags: list[Diagnostic] = []
+        self.more = 0  # diagnostics past the limit: counted, not made (a document may hold millions)
+        self.first_more: Span | None = None
 
     def span(self, path: tuple) -> Span:
         if self.loc is None:
@@ -68,8 +88,26 @@ class _FactChecker:
             return Span.point(self.file, 1, 1)
         return self.loc.key_span(path) or self.loc.nearest_span(path)
 
+    @property
+    def full(self) -> bool:
+        """No more diagnostics are made: a hint (a did-you-mean search) is not worth computing."""
+        return len(self.diags) >= MAX_DIAGNOSTICS
+
     def err(self, code: str, message: str, path: tuple, help: str | None = None, key: bool = False):
+        if len(self.diags) >= MAX_DIAGNOSTICS:
+            if not self.more:
+                self.first_more = self.key_span(path) if key else self.span(path)
+            self.more += 1
+            return
         self.diags.append(Diagnostic(code, message, self.key_span(path) if key else self.span(path), help=help))
+
+    def finish(self) -> list[Diagnostic]:
+        if self.more:
+            n = self.more
+            self.diags.append(Diagnostic("too-many-diagnostics", f"and {n} more diagnostic{'s' if n != 1 else ''} "
+                                         f"from here on, not shown (the first {MAX_DIAGNOSTICS} are)", self.first_more))
+            self.more = 0
+        return self.diags
 
 
 def _checker(t: Type, spec: Any):
@@ -84,8 +122,23 @@ def _checker(t: Type, spec: Any):
 _CHECKERS: dict = {}
 
 
+# How a number is written, in a facts file and in `policy ask` alike: digits, with an optional sign, decimal
+# point and exponent (64500.50, -3, 1e5); no thousands separators or spaces.
+NUMBER_FORM = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_SEPARATED = re.compile(r"[+-]?[0-9]{1,3}([,_ ][0-9]{3})+(\.[0-9]+)?")
+
+
+def number_form_help(text: str) -> str | None:
+    """For a number written with thousands separators (`810,000`): how to write it."""
+    text = text.strip()
+    if _SEPARATED.fullmatch(text):
+        return f"write numbers without separators: {re.sub(r'[,_ ]', '', text)}"
+    return None
+
+
 def _fail(fc, path, t_inner, v):
-    fc.err("fact-type", f"fact `{_path_name(path)}` must be {describe(t_inner)}, not {_kind(v)}", path)
+    help = number_form_help(v) if isinstance(v, str) and t_inner == NUMBER else None
+    fc.err("fact-type", f"fact `{_path_name(path)}` must be {describe(t_inner)}, not {_kind(v)}", path, help=help)
     return _BAD
 
 
@@ -149,7 +202,8 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
                 fc.err("fact-too-large", f"fact `{_path_name(path)}` is {len(v)} characters long; the limit is {MAX_STRING_CHARS}", path)
                 return _BAD
             if allowed and v not in allowed:
-                hint = difflib.get_close_matches(v, allowed, n=1)
+                hint = None if fc.full else ([a for a in allowed if a.casefold() == v.casefold()]
+                                             or difflib.get_close_matches(v, allowed, n=1))
                 fc.err("fact-value", f"fact `{_path_name(path)}` is `{v}`, not one of: " + ", ".join(allowed), path,
                        help=f"did you mean `{hint[0]}`?" if hint else None)
                 return _BAD
@@ -196,7 +250,7 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
             for k, x in v.items():
                 check = fields.get(k)
                 if check is None:
-                    hint = difflib.get_close_matches(k, names, n=1)
+                    hint = None if fc.full else difflib.get_close_matches(k, names, n=1)
                     fc.err("unknown-fact", f"`{_path_name(path)}` has no field `{k}`", path + (k,),
                            help=f"did you mean `{hint[0]}`?" if hint else "fields: " + ", ".join(names), key=True)
                     bad = True
@@ -247,13 +301,13 @@ def check_facts(raw: Any, inputs: dict[str, InputDecl], loc: Locator | None = No
     fc = _FactChecker(loc, file)
     if not isinstance(raw, dict):
         fc.err("fact-type", f"facts must be a mapping of fact names to values, not {_kind(raw)}", ())
-        return {}, fc.diags
+        return {}, fc.finish()
     facts: dict[str, Any] = {}
     for name, v in raw.items():
         name = str(name)
         decl = inputs.get(name)
         if decl is None:
-            hint = difflib.get_close_matches(name, list(inputs), n=1)
+            hint = None if fc.full else difflib.get_close_matches(name, list(inputs), n=1)
             fc.err("unknown-fact", f"unknown fact `{name}`: no policy in the set declares it", (name,),
                    help=f"did you mean `{hint[0]}`?" if hint else None, key=True)
             continue
@@ -267,4 +321,4 @@ def check_facts(raw: Any, inputs: dict[str, InputDecl], loc: Locator | None = No
         cv = check(v, (name,), fc)
         if cv is not _BAD:
             facts[name] = cv
-    return facts, fc.diags
+    return facts, fc.finish()

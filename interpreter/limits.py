@@ -23,6 +23,9 @@ class Limits:
     string_chars: int = 100_000          # one string fact
     list_items: int = 100_000            # one list fact
     range_items: int = 10_000            # the list made by range()
+    diagnostics_per_file: int = 100      # diagnostics shown per file (or record); then "and N more"
+    evaluation_steps: int = 1_000_000    # binder items gone through and range numbers made, per decision
+    value_chars: int = 1_000_000         # a string computed by `+`
 
     @classmethod
     def from_environment(cls, env=os.environ) -> "Limits":

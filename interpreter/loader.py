@@ -12,10 +12,13 @@ from typing import Any, Iterable
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
+from .labels import check_labels
 from .limits import LIMITS
+from .trees import outside_tree, split_outside
 from .model import ExceptionDecl, Expr, Template, InputDecl, OutcomeDecl, ParamDecl, Policy, RuleDecl, SharedInputs
 from .parser import ParseFailure, parse_expression
 from .values import number_problem
+from .units import PLAIN_UNITS, unit_problem
 from .typesys import BOOL, DATE, ERROR, NUMBER, SCALARS, STRING, ListT, Nullable, RecordT, Type
 
 __all__ = ["parse_iso_date", "discover", "read_source", "decode_text", "load_files", "schema_check", "INPUTS_FILE", "MAX_FILE_BYTES",
@@ -41,10 +44,12 @@ def _walk(top: Path) -> Iterable[str]:
                 yield str(f)
 
 
-def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic], set[str]]:
+def discover(paths: Iterable[str], follow_outside: bool = False) -> tuple[list[str], list[Diagnostic], set[str]]:
     """Expand files and directories (recursively) into the policy files to load, in a stable order.
 
-    A policy file named on its own brings the `inputs.yaml` beside it.
+    A policy file named on its own brings the `inputs.yaml` beside it. A file found in a directory
+    that is a symbolic link to somewhere outside that directory is refused (`outside-tree`) unless
+    `follow_outside`.
     """
     files: list[str] = []
     implied: list[str] = []
@@ -52,8 +57,11 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic], set[str
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(_walk(p))
-            if not found:
+            found, outside = sorted(_walk(p)), []
+            if not follow_outside:
+                found, outside = split_outside(found, [raw])
+                diags += [outside_tree(f, raw) for f in outside]
+            if not found and not outside:
                 diags.append(Diagnostic("no-policies", f"no policy files (*.yaml) found in `{raw}`", Span.point(raw, 1, 1)))
             files.extend(found)
         elif p.exists():
@@ -384,6 +392,11 @@ _JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "
                "integer": "a whole number", "boolean": "true or false", "null": "null"}
 
 
+def _shown_pattern(pattern: str) -> str:
+    """A schema pattern as people read it: `(?!\\n)$` (an end with no line break before it) shown as `$`."""
+    return pattern.replace("(?!\\n)$", "$")
+
+
 def _kind_of(v: Any) -> str:
     if isinstance(v, bool):
         return "true or false"
@@ -452,7 +465,8 @@ def _schema_error_to_diag(err, loc: Locator, file: str) -> Diagnostic:
                           + ", ".join(str(x) for x in err.validator_value), where)
     if v == "pattern":
         return Diagnostic("schema-value", f"`{_short(err.instance)}` is not of the expected form",
-                          where, help=f"it must match the pattern {err.validator_value}")
+                          where, help=_PATTERN_HELP.get(_shown_pattern(err.validator_value),
+                                                        f"it must match the pattern {_shown_pattern(err.validator_value)}"))
     if v == "propertyNames":
         bad = err.instance
         return Diagnostic("schema-name", f"`{_short(bad)}` is not a valid name here",
@@ -496,6 +510,9 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
         errors = list(_validator(schema).iter_errors(instance))
     except RecursionError:
         return [Diagnostic("yaml-too-deep", "the document is nested too deeply to check", loc.nearest_span(()))]
+    dedented = _dedented_keys(doc, loc, schema)
+    if dedented:  # one mistake of indentation explains the schema errors around it
+        return dedented
     # An unknown key explains the shape errors of its mapping (a misspelt `exrp:` is one mistake, not two).
     unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
     for err in errors:
@@ -507,6 +524,40 @@ def schema_check(doc: Any, loc: Locator, file: str, schema: str) -> list[Diagnos
                 seen.add(k)
                 diags.append(d)
     return diags
+
+
+_ENTRY_DEFS = {"rules": "rule", "outcomes": "outcome", "parameters": "parameter", "inputs": "typespec_full"}
+
+
+# What the patterns of the schemas ask for, in words.
+_PATTERN_HELP = {  # keyed by the pattern as shown (`_shown_pattern`)
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "write YYYY-MM-DD, e.g. 2024-06-01",
+    "^[0-9]{4}$": "write a four-digit year, e.g. 2024",
+    "^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$": "write lower-case words joined by dots, e.g. `urumqi.permanent-residence`",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "names start with a letter or `_` and use only letters, digits and `_`",
+    "^[A-Za-z_][A-Za-z0-9_]*\\.[A-Za-z_][A-Za-z0-9_]*$": "write `alias.rule`, where `alias` is declared under `uses:`",
+}
+
+
+def _dedented_keys(doc: dict, loc: Locator, schema: str) -> list[Diagnostic]:
+    """Keys such as `expr:` written one level too far left: they read as a new entry of the section."""
+    defs = _schema_docs()["policy.schema.json"].get("$defs") or {}
+    found = []
+    for section, def_name in _ENTRY_DEFS.items():
+        entries = doc.get(section)
+        keys = set((defs.get(def_name) or {}).get("properties") or ())
+        if not isinstance(entries, dict) or not keys:
+            continue
+        previous = None
+        for name, value in entries.items():
+            if name in keys and not isinstance(value, dict) and isinstance(entries.get(previous), dict):
+                span = loc.key_span((section, name)) or loc.nearest_span((section, name))
+                found.append(Diagnostic("indentation", f"`{name}:` is not indented under `{previous}`, so it reads "
+                                        f"as a new entry of `{section}`", span,
+                                        help=f"indent `{name}:` to line up with the other keys of `{previous}`"))
+            elif isinstance(value, dict):
+                previous = name
+    return found
 
 
 def _unknown_keys(err, loc: Locator) -> list[Diagnostic]:
@@ -672,7 +723,8 @@ class _Builder:
         span = self.loc.key_span(path) or self.span(*path)
         declared = SCALARS.get(d.get("type")) if d.get("type") else None
         p = ParamDecl(name=name, kind="value", type=ERROR, span=span, label=_text(d.get("label")),
-                      unit=_text(d.get("unit")), source=_text(d.get("source")), note=_text(d.get("note")),
+                      unit=None if d.get("unit") in PLAIN_UNITS else _text(d.get("unit")), measure=_text(d.get("unit")),
+                      source=_text(d.get("source")), note=_text(d.get("note")),
                       allowed=to_decimal(d["allowed"]) if "allowed" in d else None)
         if "value" in d:
             p.kind, p.value = "value", to_decimal(d["value"])
@@ -692,6 +744,16 @@ class _Builder:
                 self.diags.append(Diagnostic("parameter-value", f"parameter `{name}` is the text `{v}`, not a number",
                                              span, help=f"parameter values are data, not expressions: write {v} as "
                                              f"{Decimal(v.strip()[:-1]).scaleb(-2)}"))
+        p.range = tuple(to_decimal(b) for b in d["range"]) if "range" in d else None
+        placed = ([(("value",), d["value"])] if "value" in d else
+                  [(("by_year", k), v) for k, v in d["by_year"].items()] if "by_year" in d else
+                  [(("steps", i, "value"), s["value"]) for i, s in enumerate(d["steps"])])
+        for where, v in placed:
+            problem = next(filter(None, (unit_problem(name, p.measure, p.range, to_decimal(x))
+                                         for x in (v if isinstance(v, list) else [v]))), None)
+            if problem:
+                self.diags.append(Diagnostic("parameter-unit", problem[0], self.loc.nearest_span(path + where),
+                                             help=problem[1]))
         if p.allowed is not None:
             for v in values:
                 if to_decimal(v) not in p.allowed:
@@ -791,17 +853,31 @@ def nesting_problem(doc: Any, loc: Locator | None, file: str) -> Diagnostic | No
     return None
 
 
-def _with_yaml_help(d: Diagnostic) -> Diagnostic:
-    if d.code != "yaml-syntax" or d.help is not None:
+def _with_yaml_help(d: Diagnostic, text: str) -> Diagnostic:
+    """Advice for YAML's own messages, chosen by looking at the line that the message points to."""
+    if d.code != "yaml-syntax" or d.help is not None or d.span is None:
         return d
+    lines = text.splitlines()
+    line = lines[d.span.line - 1] if 0 < d.span.line <= len(lines) else ""
+    before = line[: d.span.column - 1]
+
+    def helped(help: str) -> Diagnostic:
+        return Diagnostic(d.code, d.message, d.span, d.severity, help)
+
+    if "\t" in line[: len(line) - len(line.lstrip())] or "'\\t'" in d.message:
+        return helped("indent with spaces: YAML does not allow tabs for indentation")
     if "mapping values are not allowed" in d.message:
-        return Diagnostic(d.code, d.message, d.span, d.severity,
-                          "a value containing `: ` (such as `all(x in xs: ...)`) must be quoted "
-                          "or written as a block scalar: `key: >-` with the text on the next lines")
+        if re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_]*", before):  # `key:` alone: a key indented too far
+            return helped(f"`{before.strip()}:` is indented more than the key above it; "
+                          "keys of one mapping line up in the same column")
+        return helped("a value containing `: ` (such as `all(x in xs: ...)`) must be quoted "
+                      "or written as a block scalar: `key: >-` with the text on the next lines")
     if "but found '<scalar>'" in d.message or "but found '<block mapping start>'" in d.message:
-        return Diagnostic(d.code, d.message, d.span, d.severity,
-                          "a value that starts with a quote ends at the closing quote; to begin an expression "
+        if re.match(r"""\s*(- )?([^:#'"]*:\s+)?['"]""", before):  # `when: "retired" == status`
+            return helped("a value that starts with a quote ends at the closing quote; to begin an expression "
                           "with a string, quote the whole value: `when: '\"retired\" == status'`")
+        return helped("this line is indented differently from the lines above it: "
+                      "keys of one mapping line up in the same column, and a key's contents are indented under it")
     return d
 
 
@@ -812,7 +888,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         if text is None:
             return None, diags
     doc, loc, diags = load_yaml(text, path)
-    diags = [_with_yaml_help(d) for d in diags]
+    diags = [_with_yaml_help(d, text) for d in diags]
     if any(d.is_error for d in diags):
         return None, diags
     too_deep = nesting_problem(doc, loc, path)
@@ -829,6 +905,7 @@ def load_file(path: str, text: str | None = None) -> tuple[Policy | SharedInputs
         result: Policy | SharedInputs = SharedInputs(path, b.inputs(doc.get("inputs"), None, ("inputs",)))
     else:
         result = b.policy(doc)
+        diags += check_labels(result, doc, loc, path)
     return result, diags + b.diags
 
 

@@ -55,6 +55,8 @@ class ParamDecl:
     source: str | None = None
     note: str | None = None
     allowed: list | None = None
+    range: tuple | None = None   # (low, high), either may be None: the values it admits
+    measure: str | None = None   # the declared `unit:`; `unit` is None for plain numbers (share, times)
 
 
 @dataclass(eq=False)

@@ -6,10 +6,11 @@ import difflib
 from decimal import Decimal
 from typing import Any
 
-from .compiler import EvalFailure
+from .evaluation.errors import EvalFailure
 from .diagnostics import Diagnostic, Span
 from .loader import parse_iso_date, type_of_value
 from .model import ParamDecl, Policy
+from .units import unit_problem
 from .typesys import NUMBER, ListT, describe
 from .values import Unknown, number_problem
 
@@ -134,6 +135,10 @@ def apply_overrides(tables: dict[str, dict[str, ParamValues]], policies: dict[st
                 if t != want:
                     err("parameter-type", f"`{name}` takes {describe(decl.type)}, not {describe(t) if t else 'this value'}",
                         where(pid, name, *path))
+                    return False
+                problem = unit_problem(name, decl.measure, decl.range, _number(v))
+                if problem:
+                    err("parameter-unit", problem[0], where(pid, name, *path), problem[1])
                     return False
                 if decl.allowed is not None and _number(v) not in decl.allowed:
                     err("parameter-value", f"`{name}` is `{v}`, not one of: " + ", ".join(str(a) for a in decl.allowed),

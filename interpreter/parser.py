@@ -676,9 +676,43 @@ def _end_error(builder: "_Builder", text: str, expected):
                   help=_describe_expected(expected) or None)
 
 
+# Operators from other languages, and what to write instead. Each help names the operator that means
+# the same: `=>` reads as "at least" (`>=`), never as `==`.
+_FOREIGN_OPERATORS = (
+    ("=>", "`=>` is not an operator: for \"at least\" write `>=`"),
+    ("=<", "`=<` is not an operator: for \"at most\" write `<=`"),
+    ("&&", "write `and` to combine conditions"),
+    ("||", "write `or` for either condition"),
+    ("&", "write `and` to combine conditions"),
+    ("|", "write `or` for either condition"),
+    ("≥", "write `>=` for \"at least\""),
+    ("≤", "write `<=` for \"at most\""),
+    ("≠", "write `!=` for \"not equal\""),
+    ("!", "write `not` to negate a condition, or `!=` for \"not equal\""),
+    ("=", "use `==` to compare"),
+)
+_UPPER_KEYWORDS = {"AND": "and", "OR": "or", "NOT": "not", "IN": "in", "IF": "if", "THEN": "then",
+                   "ELSE": "else", "TRUE": "true", "FALSE": "false", "NULL": "null"}
+
+
+def _character_help(text: str, pos: int) -> str | None:
+    """Advice for an unexpected character at `pos`: an operator of another language, or a quote."""
+    for op, help in _FOREIGN_OPERATORS:
+        if text.startswith(op, pos):
+            return help
+    if text.startswith("'", pos):
+        return 'strings use double quotes: "text"'
+    return None
+
+
 def _token_help(text: str, tok) -> str | None:
-    """Advice for the mistakes people make most, judged from what comes before the token."""
+    """Advice for the mistakes people make most, judged from the token and what comes before it."""
+    if tok.type == "NAME" and str(tok) in _UPPER_KEYWORDS:
+        return f"keywords are lower case: write `{_UPPER_KEYWORDS[str(tok)]}`"
     before = text[: tok.start_pos].rstrip()
+    previous = re.search(r"[A-Za-z_][A-Za-z0-9_]*$", before)
+    if previous and previous.group() in _UPPER_KEYWORDS:  # `3 OR x`: `OR` was read as the unit of 3
+        return f"keywords are lower case: write `{_UPPER_KEYWORDS[previous.group()]}`"
     if re.search(r"(^|[^A-Za-z0-9_])if$", before) or re.search(r"(^|[^A-Za-z0-9_])if\s+\S+$", before):
         return "an `if` inside a larger expression needs parentheses: `1 + (if c then a else b)`"
     if tok.type == "NAME" and re.search(r"[A-Za-z_][A-Za-z0-9_]*$", before):
@@ -720,8 +754,8 @@ def _parse_with_lark(builder: "_Builder", text: str):
     except UnexpectedCharacters as e:
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
-        help = "use `==` to compare" if ch == "=" else ('strings use double quotes: "text"' if ch == "'" else None)
-        builder.error("parse-error", f"unexpected character `{shown}`", e.pos_in_stream, help=help)
+        builder.error("parse-error", f"unexpected character `{shown}`", e.pos_in_stream,
+                      help=_character_help(text, e.pos_in_stream))
     except UnexpectedEOF as e:
         _end_error(builder, text, e.expected)
     except UnexpectedToken as e:

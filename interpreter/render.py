@@ -4,12 +4,14 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 from decimal import Decimal
 from typing import Any
 
 from .diagnostics import Diagnostic
 from .engine import Evaluation, OutcomeResult
 from .printer import format_value
+from .safetext import json_safe, printable, xml_safe
 
 __all__ = ["SourceCache", "render_diagnostic", "render_diagnostics_text", "render_diagnostics_github",
            "to_json", "render_evaluation_text", "diagnostics_summary"]
@@ -20,15 +22,18 @@ class SourceCache:
 
     def __init__(self, texts: dict[str, str] | None = None):
         self.texts = dict(texts or {})
+        self._lines: dict[str, list[str]] = {}  # split once per file: rendering stays linear
 
     def line(self, file: str, n: int) -> str | None:
-        if file not in self.texts:
-            try:
-                with open(file, "rb") as fh:
-                    self.texts[file] = fh.read(5_000_001).decode("utf-8", errors="replace")
-            except OSError:
-                self.texts[file] = ""
-        lines = self.texts[file].splitlines()
+        lines = self._lines.get(file)
+        if lines is None:
+            if file not in self.texts:
+                try:
+                    with open(file, "rb") as fh:
+                        self.texts[file] = fh.read(5_000_001).decode("utf-8", errors="replace")
+                except OSError:
+                    self.texts[file] = ""
+            lines = self._lines[file] = self.texts[file].splitlines()
         return lines[n - 1] if 0 < n <= len(lines) else None
 
 
@@ -43,13 +48,22 @@ class _Style:
 def render_diagnostic(d: Diagnostic, sources: SourceCache, color: bool = False) -> str:
     st = _Style(color)
     sev = st(d.severity, "1;31" if d.is_error else "1;33")
-    head = f"{d.span}: " if d.span else ""
-    out = [f"{head}{sev}[{d.code}]: {d.message}"]
-    if d.span is not None:
+    head = f"{printable(str(d.span))}: " if d.span else ""
+    out = [f"{head}{sev}[{d.code}]: {printable(d.message)}"]
+    if d.span is not None and d.code != "outside-tree":  # that file is not to be read, not even for a line
         src = sources.line(d.span.file, d.span.line)
         if src is not None and src.strip():
             src = src.replace("\t", " ")
             col = d.span.column
+            if printable(src) != src:  # escapes widen the line: the caret moves with them
+                before = printable(src[:col - 1])
+                width_in = d.span.end_column - d.span.column if d.span.end_line == d.span.line else len(src)
+                marked = printable(src[col - 1:col - 1 + max(0, width_in)])
+                src = printable(src)
+                col = len(before) + 1
+                d = Diagnostic(d.code, d.message, type(d.span)(d.span.file, d.span.line, col, d.span.end_line,
+                               col + len(marked) if d.span.end_line == d.span.line else d.span.end_column),
+                               d.severity, d.help)
             if len(src) > 160:  # a very long line: show the part around the problem
                 start = max(0, col - 60)
                 src = ("..." if start else "") + src[start:start + 150] + ("..." if start + 150 < len(src) else "")
@@ -62,7 +76,7 @@ def render_diagnostic(d: Diagnostic, sources: SourceCache, color: bool = False) 
             out.append(f" {num} | {src}")
             out.append(f" {' ' * len(num)} | {' ' * (d.span.column - 1)}{st('^' * width, '1;31' if d.is_error else '1;33')}")
     if d.help:
-        out.append(f"  = help: {d.help}")
+        out.append(f"  = help: {printable(d.help)}")
     return "\n".join(out)
 
 
@@ -90,9 +104,9 @@ def render_diagnostics_github(diags: list[Diagnostic]) -> str:
         props = [f"title={_gh_escape(d.code, True)}"]
         if d.span:
             s = d.span
-            props = [f"file={_gh_escape(s.file, True)}", f"line={s.line}", f"col={s.column}",
+            props = [f"file={_gh_escape(printable(s.file), True)}", f"line={s.line}", f"col={s.column}",
                      f"endLine={s.end_line}", f"endColumn={s.end_column}"] + props
-        msg = d.message + (f" ({d.help})" if d.help else "")
+        msg = printable(d.message + (f" ({d.help})" if d.help else ""))
         lines.append(f"::{level} {','.join(props)}::{_gh_escape(msg)}")
     return "\n".join(lines)
 
@@ -148,7 +162,7 @@ def to_json(obj: Any) -> str:
     """JSON text in which decimals are written exactly, as JSON numbers."""
     out: list[str] = []
     _encode(obj, out)
-    return "".join(out)
+    return json_safe("".join(out))
 
 
 # ---------------------------------------------------------------- results as text
@@ -293,9 +307,9 @@ def _render_events(events: list[dict], depth: int, out: list[str], full: bool):
         detail, children = _collapse(ev)
         if not full:
             children = []
-        out.append("    " + "  " * depth + _event_line(ev, detail))
+        out.append("    " + "  " * depth + printable(_event_line(ev, detail)))
         if ev.get("missing") and ev.get("status") == "unknown" and not children:
-            out.append("    " + "  " * (depth + 1) + "missing: " + ", ".join(ev["missing"]))
+            out.append("    " + "  " * (depth + 1) + "missing: " + printable(", ".join(ev["missing"])))
         if full and children:
             if ev.get("op") == "and" or ev["kind"] in ("rule", "outcome", "binder"):
                 children = sorted(children, key=lambda e: _ORDER.get(e.get("status"), 3))
@@ -315,24 +329,137 @@ def _top_reasons(events: list[dict]) -> list[dict]:
     return sorted(events, key=lambda e: order.get(e.get("status"), 3))
 
 
+# ---- the default text: labels, and unlabelled steps in words (expressions are for --explain)
+
+def _f(ev, key: str, default=None):
+    """A field of a trace event (the one place that knows how events store their fields)."""
+    return ev.get(key, default) if isinstance(ev, dict) else getattr(ev, key, default)
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+_LITERAL = re.compile(r'-?[0-9][0-9,.]*%?( (years?|months?|weeks?|days?))?|"[^"]*"|[0-9]{4}-[0-9]{2}-[0-9]{2}|true|false')
+_OP_WORDS = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than", "==": "equal to",
+             "!=": "not equal to", "≠": "not equal to", "=": "equal to", "in": "one of", "not in": "not one of"}
+
+
+def _words(text: str) -> str:
+    """A name, a field path or `len(...)` in words: `len(eligible_children)` -> `number of eligible children`."""
+    text = " ".join(text.split())
+    m = re.fullmatch(r"len\((.*)\)", text)
+    if m:
+        return f"number of {_words(m.group(1))}"
+    if _NAME.fullmatch(text) or _PATH.fullmatch(text):
+        return text.replace(".", " ").replace("_", " ")
+    return text
+
+
+def _plain_value(v) -> str:
+    if v is None or v == []:
+        return "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, list) and not any(isinstance(x, (dict, list)) for x in v):
+        return ", ".join(_num(x) for x in v)
+    return _summary(v)
+
+
+def _comparison_words(ev) -> str:
+    left, right = _f(ev, "operands")
+    status, op = _f(ev, "status"), _f(ev, "op")
+    subject = _words(_f(left, "text"))
+    if _f(right, "text") == "null" and op in ("==", "!="):
+        if status == "unknown":
+            return f"{subject}: not known"
+        given = (op == "!=") == (status == "true")
+        return f"{subject}: given" if given else f"{subject}: none"
+    if status == "unknown":
+        return f"{subject} {_OP_WORDS.get(op, op)} {_words(_f(right, 'text'))}: not known"
+    if status == "false":
+        op = _NEGATED.get(op, op)
+    other = _operand_text(right)
+    if not _LITERAL.fullmatch(_f(right, "text")):
+        other = f"{_words(_f(right, 'text'))} {other}"
+    return f"{subject}: {_operand_text(left)}, {_OP_WORDS.get(op, op)} {other}"
+
+
+def _condition_words(ev) -> str | None:
+    text = " ".join(_f(ev, "text", "").split())
+    negated = text.startswith("not ") and (_NAME.fullmatch(text[4:]) or _PATH.fullmatch(text[4:]))
+    core = text[4:] if negated else text
+    if not (_NAME.fullmatch(core) or _PATH.fullmatch(core)):
+        return None
+    status = _f(ev, "status")
+    holds = (status == "true") != bool(negated)
+    *owner, last = core.split(".")
+    what = last.replace("_", " ")
+    where = f"{_words('.'.join(owner))}: " if owner else ""
+    if status == "unknown":
+        return f"{_words(core)}: not known"
+    return f"{where}{what}" if holds else f"{where}not {what}"
+
+
+def _plain_line(ev, detail: str | None) -> str:
+    """A step of the default text: its label, else its meaning in words; the expression only as a last resort."""
+    mark = _MARK.get(_f(ev, "status"), "•")
+    if not _f(ev, "label"):
+        if _f(ev, "kind") == "comparison" and len(_f(ev, "operands") or ()) == 2:
+            return f"{mark} {_comparison_words(ev)}"
+        if _f(ev, "kind") == "condition" and not _f(ev, "op"):
+            words = _condition_words(ev)
+            if words:
+                return f"{mark} {words}"
+    return _event_line(ev, None if _f(ev, "status") == "unknown" else detail)  # "unknown == x" says nothing
+
+
+def _why(ev, depth: int, out: list[str], limit: int = 3):
+    """Below a step that failed: the first labelled step inside it that failed too, and so on (a missing
+    record, a year below the threshold), so that the default text says what made it fail."""
+    if limit == 0:
+        return
+    todo = list(_f(ev, "children") or ())
+    while todo:
+        child = todo.pop(0)
+        if _f(child, "status") != "false" or _f(child, "kind") == "exception":
+            continue  # an exception that did not apply is not why a value is false
+        if _f(child, "label") and (_f(child, "kind") in ("rule", "condition", "comparison")
+                                   or _f(child, "kind") == "value" and _f(child, "index") is not None):  # an item
+            detail, _ = _collapse(child)
+            out.append("    " + "  " * depth + printable(_event_line(child, detail)))
+            _why(child, depth + 1, out, limit - 1)
+            return
+        todo[:0] = list(_f(child, "children") or ())
+
+
+def _render_plain(events: list, out: list[str]):
+    for ev in events:
+        if _f(ev, "parameters_only"):
+            continue
+        detail, _ = _collapse(ev)
+        out.append("    " + printable(_plain_line(ev, detail)))
+        if _f(ev, "status") == "false" and _f(ev, "kind") != "outcome":  # an outcome says why in its own result
+            _why(ev, 1, out)
+
+
 def render_result_text(r: OutcomeResult, explain: bool, color: bool) -> list[str]:
     st = _Style(color)
     mark, word, code = _STATUS[r.status]
     cite = f" ({r.cite})" if r.cite else ""
-    out = [f"{st(mark + ' ' + word, code)}  {r.policy} / {r.outcome}: {r.label}{cite}"]
+    out = [f"{st(mark + ' ' + word, code)}  " + printable(f"{r.policy} / {r.outcome}: {r.label}{cite}")]
     for k, v in r.values.items():
-        out.append(f"    {k} = {'null' if v is None else _num(v)}")
+        out.append(printable(f"    {k} = {'null' if v is None else _num(v)}" if explain
+                             else f"    {_words(k)}: {_plain_value(v)}"))
     for k in r.unknown_values:
-        out.append(f"    {k} = unknown")
+        out.append(printable(f"    {k} = unknown" if explain else f"    {_words(k)}: not known"))
     for d in r.diagnostics:
-        out.append(f"    {d.span}: error[{d.code}]: {d.message}" if d.span else f"    error[{d.code}]: {d.message}")
+        out.append(printable(f"    {d.span}: error[{d.code}]: {d.message}" if d.span else f"    error[{d.code}]: {d.message}"))
     if r.status in ("applies", "does_not_apply", "undetermined") and r.trace:
         if explain:
             _render_events(_top_reasons(r.trace) + _values_events(r.trace), 0, out, True)
         else:
-            _render_events(_top_reasons(r.trace), 0, out, False)
+            _render_plain(_top_reasons(r.trace), out)
     if r.missing:
-        out.append("    missing: " + ", ".join(m.name for m in r.missing))
+        out.append(printable("    missing: " + ", ".join(m.name for m in r.missing)))
     return out
 
 
@@ -343,7 +470,7 @@ def render_evaluation_text(ev: Evaluation, explain: bool = False, color: bool = 
         out.append("")
     for sp in ev.supplied:
         years = f" for {', '.join(str(y) for y in sp['years'])}" if sp.get("years") else ""
-        out.append(f"Parameter {sp['policy']}: {sp['name']}{years} supplied by {sp['file']}")
+        out.append(printable(f"Parameter {sp['policy']}: {sp['name']}{years} supplied by {sp['file']}"))
     if ev.supplied:
         out.append("")
     missing = ev.missing
@@ -352,11 +479,11 @@ def render_evaluation_text(ev: Evaluation, explain: bool = False, color: bool = 
     if facts:
         out.append("Facts still needed:")
         for m in facts:
-            out.append(f"  - {m.name}" + (f": {m.question}" if m.question else ""))
+            out.append(printable(f"  - {m.name}" + (f": {m.question}" if m.question else "")))
     if params:
         out.append("Parameter values the policy maintainers must supply:")
         for m in params:
-            out.append(f"  - {m.policy}: {m.name}" + (f" ({m.label})" if m.label else ""))
+            out.append(printable(f"  - {m.policy}: {m.name}" + (f" ({m.label})" if m.label else "")))
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -377,12 +504,12 @@ def render_test_run_text(run, coverage: bool, color: bool = False) -> str:
     st = _Style(color)
     out: list[str] = []
     for f in run.files:
-        out.append(f.file)
+        out.append(printable(f.file))
         for c in f.cases:
             mark = st("✓", "32") if c.passed else st("✗", "31")
-            out.append(f"  {mark} {c.name}")
+            out.append(f"  {mark} {printable(c.name)}")
             for line in c.failures:
-                out.append(f"      {line}")
+                out.append(f"      {printable(line)}")
     passed = sum(1 for c in run.cases if c.passed)
     failed = len(run.cases) - passed
     if coverage:
@@ -394,11 +521,15 @@ def render_test_run_text(run, coverage: bool, color: bool = False) -> str:
             for e in uncovered:
                 never = [v for v in ("true", "false") if v not in e["seen"]]
                 where = f"{e['span']}: " if e["span"] else ""
-                out.append(f"      {where}never {' nor '.join(never)}: {e['text']}")
+                out.append(printable(f"      {where}never {' nor '.join(never)}: {e['text']}"))
     out.append("")
     files = len(run.files)
     n = len(run.cases)
-    out.append(f"{passed} passed, {failed} failed ({n} case{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''})")
+    broken = sum(1 for f in run.files if not f.cases and any(d.is_error for d in f.diagnostics))
+    not_run = f"; {broken} file{'s have' if broken != 1 else ' has'} errors and {'were' if broken != 1 else 'was'} not run" \
+        if broken else ""
+    out.append(f"{passed} passed, {failed} failed ({n} case{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+               f"{not_run})")
     return "\n".join(out) + "\n"
 
 
@@ -407,17 +538,18 @@ def render_junit(run) -> str:
     import xml.etree.ElementTree as ET
     root = ET.Element("testsuites", name="policy test", tests=str(len(run.cases)),
                       failures=str(sum(1 for c in run.cases if not c.passed)))
+    x = xml_safe  # text XML 1.0 cannot hold (controls, lone surrogates) is written as visible escapes
     for f in run.files:
-        suite = ET.SubElement(root, "testsuite", name=f.file, tests=str(len(f.cases)),
+        suite = ET.SubElement(root, "testsuite", name=x(f.file), tests=str(len(f.cases)),
                               failures=str(sum(1 for c in f.cases if not c.passed)),
                               errors=str(sum(1 for d in f.diagnostics if d.is_error)))
         for d in f.diagnostics:
             if d.is_error:
-                case = ET.SubElement(suite, "testcase", name="(file)", classname=f.file)
-                ET.SubElement(case, "error", message=d.message, type=d.code).text = f"{d.span}: {d.message}"
+                case = ET.SubElement(suite, "testcase", name="(file)", classname=x(f.file))
+                ET.SubElement(case, "error", message=x(d.message), type=d.code).text = x(f"{d.span}: {d.message}")
         for c in f.cases:
-            case = ET.SubElement(suite, "testcase", name=c.name, classname=f.file, time=f"{c.seconds:.4f}")
+            case = ET.SubElement(suite, "testcase", name=x(c.name), classname=x(f.file), time=f"{c.seconds:.4f}")
             if not c.passed:
-                ET.SubElement(case, "failure", message=c.failures[0]).text = "\n".join(c.failures)
+                ET.SubElement(case, "failure", message=x(c.failures[0])).text = x("\n".join(c.failures))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

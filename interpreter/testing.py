@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import os
 import time
 from dataclasses import dataclass, field
@@ -14,8 +15,9 @@ from .diagnostics import Diagnostic, Span, has_errors
 from .engine import LoadResult, OutcomeResult, PolicySet, load
 from .loader import read_source, schema_check
 from .printer import format_value
+from .trees import inside, outside_tree, split_outside
 
-__all__ = ["TEST_SUFFIXES", "discover_tests", "CaseResult", "FileResult", "Coverage", "TestRun", "run_tests"]
+__all__ = ["TEST_SUFFIXES", "check_test_files", "discover_tests", "CaseResult", "FileResult", "Coverage", "TestRun", "run_tests"]
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 
@@ -45,8 +47,10 @@ class Coverage:
     """Per policy: each condition and boolean rule, and the truth values the suite saw it take."""
     conditions: dict[str, dict[tuple, dict]] = field(default_factory=dict)  # policy -> key -> {text, span, seen}
 
-    def add_universe(self, pset: PolicySet):
+    def add_universe(self, pset: PolicySet, only: set[str] | None = None):
         for pid, items in pset.coverage_universe().items():
+            if only is not None and pid not in only:
+                continue
             table = self.conditions.setdefault(pid, {})
             for key, info in items.items():
                 table.setdefault(key, {**info, "seen": set()})
@@ -187,29 +191,46 @@ def _compare(sel: str, r: OutcomeResult, want: Any) -> list[str]:
     return fails
 
 
-def run_tests(paths: Iterable[str], coverage: bool = False) -> TestRun:
-    """Run every test file under the paths; returns the results and, when asked, condition coverage."""
+def _test_files(paths: list[str], follow_outside: bool) -> tuple[list[str], list[Diagnostic], list[str] | None]:
+    """The test files under the paths, the diagnostics of finding them, and the trees being checked (None
+    with `follow_outside`): the current directory and the paths given (a file's folder). Unless
+    `follow_outside`, a file reached through a symbolic link out of the folder given is an `outside-tree` error."""
+    files, diags = discover_tests(paths)
+    if follow_outside:
+        return files, diags, None
+    folders = [p if Path(p).is_dir() else str(Path(p).parent) for p in paths]
+    files, outside = split_outside(files, folders)
+    return files, diags + [outside_tree(f, str(Path(f).parent)) for f in outside], [os.getcwd()] + folders
+
+
+def run_tests(paths: Iterable[str], coverage: bool = False, follow_outside: bool = False) -> TestRun:
+    """Run every test file under the paths; returns the results and, when asked, condition coverage.
+
+    The tree being checked is the current directory and the paths given (a file's folder). Unless
+    `follow_outside`, a test file whose `policies:` leads out of it, and a file reached through a
+    symbolic link out of the folder given, are `outside-tree` errors."""
     run = TestRun()
     paths = list(paths)
-    files, run.diagnostics = discover_tests(paths)
+    files, run.diagnostics, trees = _test_files(paths, follow_outside)
     cache: dict[tuple, LoadResult] = {}
     if coverage:  # policies under the paths count even when no test reaches them
         dirs = [p for p in paths if Path(p).is_dir()]
         if dirs:
-            under = load(dirs)
+            under = load(dirs, follow_outside)
             if under.ok:
                 run.coverage.add_universe(under.policy_set)
     for f in files:
-        run.files.append(_run_file(f, cache, run.coverage if coverage else None))
+        run.files.append(_run_file(f, cache, run.coverage if coverage else None, trees))
     return run
 
 
-def _run_file(path: str, cache: dict, coverage: Coverage | None) -> FileResult:
-    res = FileResult(path)
+def _read_test_file(path: str, cache: dict, trees: list[str] | None = None
+                    ) -> tuple[Any, Any, PolicySet | None, list[Diagnostic]]:
+    """The document, its locator and the policies it tests, or the errors that stop it from running.
+    With `trees`, policies named outside them are `outside-tree` errors (None: followed)."""
     text, diags = read_source(path)
     if text is None:
-        res.diagnostics = diags
-        return res
+        return None, None, None, diags
     doc, loc, diags = load_yaml(text, path)
     if not has_errors(diags):
         if doc is None:
@@ -217,21 +238,84 @@ def _run_file(path: str, cache: dict, coverage: Coverage | None) -> FileResult:
         else:
             diags += schema_check(doc, loc, path, "test.schema.json")
     if has_errors(diags):
-        res.diagnostics = diags
-        return res
+        return doc, loc, None, diags
     base = Path(path).parent
     targets = doc.get("policies") or "."
     targets = [targets] if isinstance(targets, str) else targets
-    resolved = tuple(str((base / t)) for t in targets)
+    resolved = tuple(str((base / t)) for t in targets)  # relative to the test file
+    if trees is not None:
+        outside = [t for t in resolved if not inside(t, trees)]
+        if outside:
+            return doc, loc, None, [outside_tree(t, None, loc.nearest_span(("policies",))) for t in outside]
     if resolved not in cache:
-        cache[resolved] = load(list(resolved))
+        cache[resolved] = load(list(resolved), trees is None)
     loaded = cache[resolved]
     if not loaded.ok:
-        res.diagnostics = [d for d in loaded.diagnostics if d.is_error] or loaded.diagnostics
+        return doc, loc, None, [d for d in loaded.diagnostics if d.is_error] or loaded.diagnostics
+    return doc, loc, loaded.policy_set, diags
+
+
+def check_test_files(paths: Iterable[str], cache: dict | None = None,
+                     follow_outside: bool = False) -> tuple[list[str], list[Diagnostic]]:
+    """Check test files without running them, as `policy validate` does: the file itself (YAML, schema,
+    dates), the policies it names, its parameters, each case's facts and the outcomes it expects.
+    Files out of the tree being checked are refused as `policy test` refuses them, unless `follow_outside`."""
+    files, found_diags, trees = _test_files([p for p in paths if Path(p).is_dir() or str(p).endswith(TEST_SUFFIXES)],
+                                            follow_outside)
+    cache = {} if cache is None else cache
+    diags: list[Diagnostic] = [d for d in found_diags if d.code == "outside-tree"]
+    for path in files:
+        doc, loc, pset, found = _read_test_file(path, cache, trees)
+        own = [d for d in found if d.span is None or d.span.file == path]
+        diags += own
+        if pset is None:
+            if len(own) < len(found):  # the policies it tests do not load
+                errors = len(found) - len(own)
+                where = loc.key_span(("policies",)) if doc and "policies" in doc else Span.point(path, 1, 1)
+                diags.append(Diagnostic("test-policies", f"the policies this test file names do not load "
+                                        f"({errors} error{'s' if errors != 1 else ''})", where,
+                                        help="run `policy validate` on them"))
+            continue
+        if doc.get("params"):
+            pset, ds = pset.with_params(doc["params"], _Sub(loc, ("params",)), path)
+            diags += ds
+            if has_errors(ds):
+                continue
+        for i, case in enumerate(doc["cases"]):
+            cpset = pset
+            if case.get("params"):
+                cpset, ds = pset.with_params(case["params"], _Sub(loc, ("cases", i, "params")), path)
+                diags += ds
+            diags += cpset.check_facts(case["facts"], _Sub(loc, ("cases", i, "facts")), path)[1]
+            for sel in case["expect"]:
+                chosen, _ = cpset.select([sel])
+                if len(chosen) != 1:
+                    names = ", ".join(f"{p}.{o}" for p, o in chosen) if chosen else "none"
+                    full = [f"{p}.{o}" for p, o in cpset.outcome_names()]
+                    hint = difflib.get_close_matches(sel, full + [o for _, o in cpset.outcome_names()], n=1)
+                    diags.append(Diagnostic("test-outcome", f"`{sel}` must name exactly one outcome (matches: {names})",
+                                            loc.key_span(("cases", i, "expect", sel)) or loc.nearest_span(("cases", i, "expect")),
+                                            help=f"did you mean `{hint[0]}`?" if hint else None))
+    return files, diags
+
+
+def _run_file(path: str, cache: dict, coverage: Coverage | None, trees: list[str] | None = None) -> FileResult:
+    res = FileResult(path)
+    doc, loc, pset, diags = _read_test_file(path, cache, trees)
+    if pset is None:
+        res.diagnostics = diags
         return res
-    pset = loaded.policy_set
-    if coverage is not None:
-        coverage.add_universe(pset)
+    if coverage is not None:  # the policies the file exercises: those of the outcomes it expects, and those they use
+        exercised: set[str] = set()
+        for case in doc["cases"]:
+            exercised.update(p for p, _ in pset.select(list(case["expect"]))[0])
+        todo = list(exercised)
+        while todo:
+            for target, *_ in pset.policies[todo.pop()].uses.values():
+                if target not in exercised and target in pset.policies:
+                    exercised.add(target)
+                    todo.append(target)
+        coverage.add_universe(pset, exercised)
     if doc.get("params"):
         pset, diags = pset.with_params(doc["params"], _Sub(loc, ("params",)), path)
         if has_errors(diags):

@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 import interpreter
+from differential import disagreements
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def evaluate(tmp_path):
         pset = result.policy_set
         checked, diags = pset.check_facts(facts)
         assert not diags, diags
+        assert disagreements(pset, checked, as_of) == []  # every path gives what the reference evaluator gives
         ev = pset.evaluate(checked, as_of, trace=True)
         return ev.results[0]
 

@@ -20,7 +20,7 @@ def test_reaches_a_decision_for_a_qualifying_applicant_asking_only_about_measure
         "yes",                      # works in Urumqi
         "2020-03-01",               # employment start
         "4",                        # four years of records
-        "2021", "200", "700,000", "140000",
+        "2021", "200", "700000", "140000",
         "2022", "183", "720000", "150000",
         "2023", "300", "800000", "160000",
         "2024", "250", "810000", "170000",
@@ -101,3 +101,74 @@ def test_through_a_real_pseudo_terminal(tmp_path):
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
     assert (tmp_path / "f.yaml").read_text() == "resident: false\n"
+
+
+def test_an_empty_answer_keeps_the_fact_unknown_and_goes_on(runner, tmp_path):
+    save = tmp_path / "saved.yaml"
+    r = runner.invoke(cli, ["ask", EXAMPLE, "--as-of", "2026-03-01", "--save", str(save)],
+                      input="\n1970-05-01\n" + "\n" * 6)  # the first question skipped, the next answered, then skips
+    assert r.exit_code == 0, r.output
+    assert r.stdout.count("Does the applicant live in the city?\n  (") == 1  # a skipped fact is not asked again
+    assert "  (not known: skipped)" in r.stdout
+    assert "No more questions: the rest waits on facts not known yet (" in r.stdout
+    assert save.read_text() == "birth_date: 1970-05-01\n"
+
+
+def test_record_fields_are_asked_with_their_question_and_unit(runner):
+    answers = "yes\n2020-03-01\n1\n2024\n250\n300,000\n300000\n\n"
+    r = runner.invoke(cli, ["ask", URUMQI, *MEASURE_1], input=answers)
+    assert r.exit_code == 0, r.output
+    assert "  How many days did the applicant spend in China that year?\n  (a whole number, in days; empty: don't know)" \
+        in r.stdout
+    assert "  What was the applicant's salary that year?\n  (a number, in CNY; empty: don't know)" in r.stdout
+    assert "days_in_china:" not in r.stdout
+
+
+def test_ask_and_facts_files_take_the_same_number_forms(runner, tmp_path):
+    from interpreter.ask import Interview
+    for text in ("300000", "300000.50", "-3", "1e5"):
+        assert Interview.parse("number", text, None)[1] is None, text
+    assert Interview.parse("number", "300,000.50", None) == (
+        None, "`300,000.50` is not a number: write numbers without separators: 300000.50.")
+    facts = tmp_path / "f.yaml"
+    facts.write_text("birth_date: 1970-05-01\nincomes: [{year: 2025, amount: '810,000'}]\n")
+    r = runner.invoke(cli, ["eval", EXAMPLE, "--facts", str(facts), "--as-of", "2026-03-01", "--format", "json"])
+    import json
+    [d] = json.loads(r.stdout)["diagnostics"]
+    assert (d["code"], d["line"], d["help"]) == ("fact-type", 2, "write numbers without separators: 810000")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="signals are POSIX")
+def test_ctrl_c_exits_with_130_and_saves_the_answers(tmp_path):
+    import signal
+    import subprocess
+    import time
+    save = tmp_path / "f.yaml"
+    proc = subprocess.Popen([sys.executable, "-m", "interpreter", "ask", EXAMPLE, "--as-of", "2026-03-01",
+                             "--save", str(save)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    seen = b""
+
+    def wait_for(text: bytes):
+        nonlocal seen
+        deadline = time.time() + 20
+        while text not in seen and time.time() < deadline:
+            seen += os.read(proc.stdout.fileno(), 4096)
+        assert text in seen, seen
+
+    wait_for(b"Does the applicant live in the city?")
+    proc.stdin.write(b"yes\n")
+    proc.stdin.flush()
+    wait_for(b"date of birth?")  # the interview waits for the next answer
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert b"interrupted; the answers so far are saved" in err
+    assert save.read_text() == "resident: true\n"
+
+
+def test_a_list_question_says_what_the_list_needs(runner):
+    r = runner.invoke(cli, ["ask", URUMQI, *MEASURE_1], input="yes\n2020-03-01\n\n")
+    assert r.exit_code == 0, r.output
+    assert ("and how much personal income tax was paid?\n  The policies need an item for each of the calendar years "
+            "tested (the 4 before the application year): 2021, 2022, 2023, 2024.\n  How many?") in r.stdout

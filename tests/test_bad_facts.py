@@ -194,6 +194,8 @@ def check_refused(result, file: str, expected: list[dict], case_id: str):
             assert any("= help: " in b and e["help"] in b for b in hits), (
                 f"the help of `{want}` should contain {e['help']!r}; got:\n{hits[0]}{_known(case_id)}")
     assert result.stdout == "", f"nothing should be evaluated; stdout:\n{result.stdout[:2000]}{_known(case_id)}"
+    raw = re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]", result.stderr)  # printed as escapes
+    assert raw is None, f"a raw control character in the diagnostics: {result.stderr[max(0, raw.start() - 80):raw.end() + 80]!r}"
 
 
 @pytest.mark.parametrize("case_id,path,expected", SINGLE, ids=[c[0] for c in SINGLE])

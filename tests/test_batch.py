@@ -1,6 +1,7 @@
 """Batch evaluation: every record gives exactly one line, in order, with bad records reported by number."""
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,7 @@ def test_resume_finishes_without_duplicates(runner, tmp_path):
     text = full.read_text()
     cut = tmp_path / "cut.jsonl"
     cut.write_text(text[: len(text) // 2])  # interrupted mid-line
+    shutil.copy(f"{full}.fingerprint", f"{cut}.fingerprint")  # what the run was (docs/cli.md, Resuming)
     r = run(runner, "--facts", str(p), "--out", str(cut), "--resume")
     assert "resumed after" in r.stderr
     assert cut.read_text() == text
@@ -168,6 +170,7 @@ def test_resume_with_jobs_skips_the_lines_already_written(runner, tmp_path, monk
     for cut_at in (0, 1, len(text) // 3, len(text) - 1):
         cut = tmp_path / "cut.jsonl"
         cut.write_text(text[:cut_at])
+        shutil.copy(f"{full}.fingerprint", f"{cut}.fingerprint")
         r = run(runner, "--facts", str(p), "--out", str(cut), "--resume", "--jobs", "2")
         assert r.exit_code == 1
         assert cut.read_text() == text

@@ -40,6 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from differential import disagreements
 from click.testing import CliRunner
 
 import interpreter
@@ -299,6 +300,7 @@ def test_good_scenario(name, target, test_file, sc):
         assert sorted(fact_errors) == sorted(sc["fact_errors"]), [f"[{d.code}] {d.message}" for d in diags]
         return
     assert not fact_errors, [f"[{d.code}] {d.message}" for d in diags]
+    assert disagreements(pset, facts, _as_date(sc["as_of"])) == []  # every path gives what the reference gives
     evaluation = pset.evaluate(facts, _as_date(sc["as_of"]))
     table, where = _check_results(evaluation.results, sc, case_id, "API")
     for key, err in (sc.get("errors") or {}).items():

@@ -90,7 +90,7 @@ def test_eval_text(runner):
         "as of 2026-03-01",
         "",
         "✓ applies  example.housing-allowance / housing_allowance: receives the housing allowance (clause 2)",
-        "    yearly_amount = 18,000.00",
+        "    yearly amount: 18,000.00",
     ]
 
 

@@ -1,6 +1,6 @@
 """The two-valued fast path gives exactly what the three-valued closures give.
 
-The fast path (interpreter/fastpath.py) decides an outcome when every fact it
+The fast path (interpreter/evaluation/strict.py) decides an outcome when every fact it
 reads is there and nothing fails; otherwise the engine falls back. Either way
 the result must be the one the three-valued evaluation (`fast=False`) gives:
 same statuses, values, missing facts and diagnostics.
@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import interpreter
-from interpreter import fastpath
+from interpreter.evaluation import strict as fastpath
+from interpreter.evaluation.errors import COMPARE
 from test_generated_facts import RICH, facts_strategy, policy_sets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ def _same_both_ways(pset, raw, as_of):
     facts, diags = pset.check_facts(raw)
     assert not [d for d in diags if d.is_error], diags
     fast = pset.evaluate(facts, as_of).to_dict()
-    slow = pset.evaluate(facts, as_of, fast=False).to_dict()
+    slow = pset._evaluate(facts, as_of, fast=False).to_dict()
     assert fast == slow
 
 
@@ -151,7 +152,7 @@ def test_complete_facts_are_decided_on_the_fast_path(raw, status):
     pset = _urumqi_with_salary()
     facts, diags = pset.check_facts(raw)
     assert not diags
-    expected = pset.evaluate(facts, AS_OF, MEASURE_1, fast=False).results[0].status
+    expected = pset._evaluate(facts, AS_OF, MEASURE_1, fast=False).results[0].status
     assert expected == status
 
     def broken(c, loc):
@@ -168,7 +169,7 @@ def test_a_missing_fact_falls_back_and_is_named():
     fast = pset.evaluate(facts, AS_OF, MEASURE_1)
     assert fast.results[0].status == "undetermined"
     assert [m.name for m in fast.results[0].missing] == ["urumqi_employment_start"]
-    assert fast.to_dict() == pset.evaluate(facts, AS_OF, MEASURE_1, fast=False).to_dict()
+    assert fast.to_dict() == pset._evaluate(facts, AS_OF, MEASURE_1, fast=False).to_dict()
 
 
 def test_a_missing_record_field_falls_back_and_is_named():
@@ -198,7 +199,7 @@ def test_an_error_on_the_fast_path_is_reported_with_its_position(tmp_path):
     res = pset.evaluate(facts, AS_OF).results[0]
     assert res.status == "error"
     assert [(d.code, d.span.line, d.span.column) for d in res.diagnostics] == [("division-by-zero", 7, 11)]
-    assert res.to_dict() == pset.evaluate(facts, AS_OF, fast=False).results[0].to_dict()
+    assert res.to_dict() == pset._evaluate(facts, AS_OF, fast=False).results[0].to_dict()
 
 
 def test_and_with_a_failing_side_decided_by_the_other(tmp_path):
@@ -250,7 +251,7 @@ def test_a_failing_item_is_traced_in_full():
 def test_subtrees_that_record_nothing_give_the_same_trace(rich, monkeypatch):
     """Parts of an expression with no condition, binder, rule or supplied parameter in them are traced
     with the untraced closures (folded, hoisted); the trace must be the one full tracing gives."""
-    from interpreter.compiler import Compiler
+    from interpreter.evaluation.analysis import Analysis
     sets = [rich] + [interpreter.load([p]).policy_set for p in policy_sets()] + [_urumqi_with_salary()]
     samples = []
 
@@ -263,7 +264,7 @@ def test_subtrees_that_record_nothing_give_the_same_trace(rich, monkeypatch):
         samples.append((pset, pset.check_facts(raw)[0], as_of))
     collect()
     quick = [pset.evaluate(facts, as_of, trace=True).to_dict() for pset, facts, as_of in samples]
-    monkeypatch.setattr(Compiler, "_records_nothing", lambda self, node: False)
+    monkeypatch.setattr(Analysis, "records_nothing", lambda self, node: False)
     for pset in sets:
         pset._forget_compiled()
     full = [pset.evaluate(facts, as_of, trace=True).to_dict() for pset, facts, as_of in samples]
@@ -303,7 +304,7 @@ def test_chains_decide_as_the_three_valued_closures(chains, raw, statuses):
     assert not diags
     fast = chains.evaluate(facts, AS_OF)
     assert [r.status for r in fast.results] == statuses
-    assert fast.to_dict() == chains.evaluate(facts, AS_OF, fast=False).to_dict()
+    assert fast.to_dict() == chains._evaluate(facts, AS_OF, fast=False).to_dict()
 
 
 def test_calls_read_a_fact_and_today_inline(chains):
@@ -319,7 +320,7 @@ def test_calls_read_a_fact_and_today_inline(chains):
     assert calls.values["born"].__name__ == "call1_fact"  # year(d)
 
 
-COMPARISONS = sorted(fastpath.COMPARE)
+COMPARISONS = sorted(COMPARE)
 ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 numbers = st.decimals(min_value=-1000, max_value=1000, places=2)
 
@@ -331,7 +332,7 @@ numbers = st.decimals(min_value=-1000, max_value=1000, places=2)
 def test_an_item_against_a_scaled_field_of_itself(rows, kind, cmp, arith, k, scaled_left):
     """`r.x cmp r.y op k` (or `r.y op k cmp r.x`) runs without a Python call per item, and gives what
     the comparison written out gives."""
-    test, op = fastpath.COMPARE[cmp], ARITH[arith]
+    test, op = COMPARE[cmp], ARITH[arith]
     scaled = fastpath.item_arith(op, k, operator.itemgetter("y"), const_first=False)
     plain = operator.itemgetter("x")
     left, right = (scaled, plain) if scaled_left else (plain, scaled)
@@ -370,4 +371,4 @@ def test_constant_values_are_made_once_but_each_result_has_its_own(tmp_path):
     first.values["where"] = "changed"
     first.values["nums"].append(Decimal(3))
     assert second.values == {"where": "the office", "share": Decimal("0.2"), "nums": [Decimal(1), Decimal(2)], "none": None}
-    assert second.to_dict() == pset.evaluate({"n": Decimal(2)}, AS_OF, fast=False).results[0].to_dict()
+    assert second.to_dict() == pset._evaluate({"n": Decimal(2)}, AS_OF, fast=False).results[0].to_dict()

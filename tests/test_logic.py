@@ -110,7 +110,8 @@ def test_chains_decide_as_nested_pairs_do():
     """`a and b and c and d` is evaluated as one loop; for every mix of true, false, unknown and failing
     operands it gives what the nested two-operand closures give, the same error included."""
     import itertools
-    from interpreter.compiler import EvalFailure, _kleene2, _kleene_n
+    from interpreter.evaluation.errors import EvalFailure
+    from interpreter.evaluation.kleene import kleene2 as _kleene2, kleene_n as _kleene_n
     from interpreter.values import Unknown
 
     def operand(kind, i):

@@ -1,4 +1,6 @@
-"""JSON output: decimals written exactly as JSON numbers; everything else as the json module writes it."""
+"""JSON output: decimals written exactly as JSON numbers; everything else as the json module writes it,
+except that characters which act on a terminal (C1 and bidirectional controls) and lone surrogates are
+written as \\u escapes."""
 import datetime
 import json
 from decimal import Decimal
@@ -7,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interpreter.render import to_json
+from interpreter.safetext import json_safe
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.text(),
@@ -36,8 +39,10 @@ def test_reads_back_exactly(v):
 @settings(max_examples=500, deadline=None)
 @given(st.text())
 def test_strings_as_the_json_module_writes_them(s):
-    assert to_json(s) == json.dumps(s, ensure_ascii=False)
-    assert to_json({s: s}) == "{" + json.dumps(s, ensure_ascii=False) + ": " + json.dumps(s, ensure_ascii=False) + "}"
+    assert to_json(s) == json_safe(json.dumps(s, ensure_ascii=False))
+    assert to_json({s: s}) == json_safe("{" + json.dumps(s, ensure_ascii=False) + ": " + json.dumps(s, ensure_ascii=False) + "}")
+    assert json.loads(to_json(s)) == s
+    to_json(s).encode("utf-8")  # a lone surrogate is escaped, not written
 
 
 def test_decimals_are_written_as_given():
