@@ -25,7 +25,8 @@ from .facts import read_facts_text
 from .sources import parse_iso_date, read_source
 from .render import to_json
 
-__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch"]
+__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch",
+           "forking", "in_workers"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
@@ -563,17 +564,14 @@ def run_batch(pset: PolicySet, records: Iterable[Record], out, *, as_of, selecti
                 progress(summary.cases)
         out.flush()
         return summary
-    import multiprocessing as mp
-    forking = "fork" in mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if forking else None)
-    if forking:  # the workers inherit the compiled set instead of loading it again
+    if forking():  # the workers inherit the compiled set instead of loading it again
         _worker.update(pset=pset, as_of=as_of, selection=selection, explain=explain)
         init, initargs = None, ()
     else:
         init, initargs = _init_worker, worker_args
     out.flush()  # nothing buffered is copied into the workers
     blocks = records.ranges(skip) if isinstance(records, JsonlFile) else _blocks(todo())
-    for text, counts in _in_workers(blocks, jobs, ctx, init, initargs):
+    for text, counts in in_workers(_work_block, blocks, jobs, init, initargs):
         out.write(text)
         summary.merge(counts)
         if progress is not None:
@@ -589,20 +587,32 @@ class WorkerFailure(Exception):
 _STOPPED = "a worker process stopped before finishing its cases"  # killed, or out of memory
 
 
-def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iterator[tuple[str, Summary]]:
-    """The results of `_work_block` for each block, in order, from a pool of `jobs` worker processes.
+def forking() -> bool:
+    """Whether worker processes are forked, and so inherit what the reading process has set up
+    (the compiled policy sets); elsewhere `in_workers` runs an `init` in each worker."""
+    import multiprocessing as mp
+    return "fork" in mp.get_all_start_methods()
+
+
+def in_workers(work, blocks: Iterable, jobs: int, init=None, initargs: tuple = ()) -> Iterator:
+    """`work(block)` for each block, in order, from a pool of `jobs` worker processes (`work` and `init`
+    are module-level functions; `init(*initargs)` runs once in each worker where they are not forked).
 
     At most 2 * jobs + 2 blocks are out at once, so memory stays bounded even when one worker is slow.
+    A worker ignores Ctrl-C (the reading process reports it) and ends when the reading process is gone.
+    A bug in `work` or a killed worker stops the run with WorkerFailure.
     """
+    import multiprocessing as mp
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
     limit = 2 * jobs + 2
+    ctx = mp.get_context("fork" if forking() else None)
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(), init, initargs))
     pending: deque = deque()
     try:
         for block in blocks:
-            pending.append(pool.submit(_pool_block, block))
+            pending.append(pool.submit(_pool_call, work, block))
             if len(pending) >= limit:
                 yield _block_result(pending.popleft())
         while pending:
@@ -613,17 +623,17 @@ def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iter
         pool.shutdown(wait=not pending, cancel_futures=True)
 
 
-def _block_result(future) -> tuple[str, Summary]:
+def _block_result(future):
     kind, payload = future.result()
     if kind == "failed":
         raise WorkerFailure(f"a worker process failed: {payload}")
     return payload
 
 
-def _pool_block(block: tuple) -> tuple[str, Any]:
-    """_work_block in a worker; a bug comes back as its message (an exception may not survive pickling)."""
+def _pool_call(work, block) -> tuple[str, Any]:
+    """`work(block)` in a worker; a bug comes back as its message (an exception may not survive pickling)."""
     try:
-        return "done", _work_block(block)
+        return "done", work(block)
     except Exception as e:  # noqa: BLE001 - a bug: the reading process reports it
         return "failed", f"{type(e).__name__}: {e}"
 

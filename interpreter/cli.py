@@ -19,7 +19,7 @@ from .sources import parse_iso_date
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 
-EXIT_OK, EXIT_FINDING = 0, 1
+EXIT_OK, EXIT_FINDING, EXIT_TROUBLE = 0, 1, 2
 
 
 class Finding(click.ClickException):
@@ -36,12 +36,20 @@ class Finding(click.ClickException):
             click.echo(f"policy: {self.message}", err=True)
 
 
-class CannotWrite(Finding):
-    """A file or folder the command was asked to write cannot be written."""
+class Trouble(Finding):
+    """Exit code 2 where a command keeps 1 for what it found (`policy diff`: decisions differ): what it
+    compares cannot be read, or its report cannot be written. Shown as `policy: message`."""
 
-    def __init__(self, path: str, error: OSError, into: bool = False):
+    exit_code = EXIT_TROUBLE
+
+
+class CannotWrite(Finding):
+    """A file or folder the command was asked to write cannot be written (exit code 1, or `exit_code`)."""
+
+    def __init__(self, path: str, error: OSError, into: bool = False, exit_code: int = EXIT_FINDING):
         super().__init__(f"cannot write {'to ' if into else ''}`{printable(str(path))}`: "
                          f"{(error.strerror or 'error').lower()}")
+        self.exit_code = exit_code
 
 
 def _done(failed: bool = False):
@@ -62,6 +70,9 @@ EPILOGS = {
     "ask": ["0    the interview ended: every outcome decided, or no more answers",
             "1    invalid policies, parameters or starting facts", "2    usage error",
             "130  interrupted (Ctrl-C); with --save, the answers so far are saved", f"{_DATES} (--as-of, answers)."],
+    "diff": ["0    no decision differs", "1    a decision differs: a case of the caseload, or without one, a",
+             "     change that can change a decision", "2    usage error, or policies, parameters, a caseload or a git revision",
+             "     that cannot be read", "130  interrupted (Ctrl-C)", f"{_DATES} (--as-of, facts of the caseload)."],
     "docs": ["0    pages written, or with --check, the pages are up to date",
              "1    invalid policies, stale pages (--check), or a page cannot be written", "2    usage error",
              f"{_DATES} (in the policy files)."],
@@ -384,6 +395,84 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
         summary = kept.summary
     click.echo(summary.render(), err=True)
     _done(bool(summary.bad))
+
+
+@cli.command("diff", epilog=_epilog("diff"))
+@click.argument("policies", nargs=-1, required=True, type=click.Path())
+@click.option("--against", "against", metavar="REV", default=None,
+              help="Compare POLICIES with the same path at git revision REV (read with git, nothing checked out).")
+@click.option("--facts", "facts_path", metavar="CASELOAD", default=None,
+              help="Decide every case with both versions: JSON Lines, CSV or a directory of facts files.")
+@click.option("--as-of", "as_of", type=DateType(), default=None, help="Evaluation date, YYYY-MM-DD (default: today).")
+@click.option("--params", "params_path", metavar="FILE", default=None, help="Parameter overrides for both versions.")
+@click.option("--outcome", "outcomes", multiple=True, metavar="ID", help="Only this outcome (repeatable), as for eval.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--out", "out_path", metavar="FILE", default=None, help="Write the report to FILE instead of standard output.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="With a caseload: decide the cases in N processes.")
+@click.option("--follow-outside", is_flag=True,
+              help="Read files that symbolic links lead to outside the tree being checked.")
+def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_path, jobs, follow_outside):
+    """What changing the policies OLD into NEW does: `policy diff OLD NEW`, or `policy diff NEW --against REV`.
+
+    Shows the static changes, then either the decisions that change over a
+    caseload (--facts) or, without one, the boundary cases that tell the two
+    versions apart.
+    """
+    from . import diff as D
+    from .batch import WorkerFailure, batch_kind, read_records
+    import tempfile
+    if len(policies) != (1 if against else 2):
+        raise click.UsageError("give OLD and NEW policy directories, or one directory and --against REV")
+    if facts_path is not None and batch_kind(facts_path) is None:
+        raise click.UsageError(printable(f"--facts takes a caseload (.jsonl, .csv or a directory of facts files), not `{facts_path}`"))
+    if jobs != 1 and facts_path is None:
+        raise click.UsageError("--jobs is for a caseload (--facts)")
+    with tempfile.TemporaryDirectory(prefix="policy-diff-") as tmp:
+        if against:
+            try:
+                old_path = D.files_at_revision(policies[0], against, tmp)
+            except D.GitFailure as e:
+                raise Trouble(printable(f"cannot read `{policies[0]}` at `{against}`: {e}")) from None
+            paths = ([old_path], [policies[0]])
+            names = (f"{against}:{policies[0]}", policies[0])
+        else:
+            paths, names = ([policies[0]], [policies[1]]), (policies[0], policies[1])
+        sets = []
+        for side, p, name in zip(("old", "new"), paths, names):
+            try:
+                sets.append(_load_for_cases(p, params_path, (), fmt, follow_outside))
+            except Finding:  # the diagnostics are out; unreadable policies are trouble, not a finding
+                raise Trouble(printable(f"the {side} version (`{name}`) cannot be loaded")) from None
+        (old, _, _), (new, _, _) = sets
+        if outcomes:
+            unknown = [s for s in outcomes if s in old.select([s])[1] and s in new.select([s])[1]]
+            if unknown:
+                raise click.UsageError(printable(f"no outcome matches `{unknown[0]}` in either version"))
+        as_of = as_of or _dt.date.today()
+        impact = None
+        if facts_path is not None:
+            inputs = {**old.inputs, **new.inputs}
+            try:
+                records = read_records(facts_path, batch_kind(facts_path), inputs, parse_lines=jobs == 1)
+                impact = D.run_impact(old, new, records, as_of=as_of, selectors=outcomes, jobs=jobs,
+                                      load_args=(paths[0], paths[1], params_path, as_of, list(outcomes)))
+            except OSError as e:
+                raise Trouble(f"cannot read `{printable(facts_path)}`: {(e.strerror or 'error').lower()}") from None
+            except WorkerFailure as e:
+                raise Trouble(printable(str(e))) from None
+        doc = D.diff_document(names[0], names[1], old, new, as_of=as_of, caseload=facts_path, impact=impact,
+                              selectors=outcomes)
+    text = to_json(doc) + "\n" if fmt == "json" else D.render_markdown(doc) if fmt == "markdown" else D.render_text(doc)
+    if out_path:
+        try:
+            with open(out_path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as e:
+            raise CannotWrite(out_path, e, exit_code=EXIT_TROUBLE) from None
+    else:
+        click.echo(text, nl=False)
+    _done(doc["decisions_differ"])
 
 
 @cli.command("test", epilog=_epilog("test"))

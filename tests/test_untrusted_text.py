@@ -183,3 +183,18 @@ def test_ask_escapes_answers_and_re_prompts_on_odd_numbers(runner, tmp_path):
     _no_raw_controls(r.stdout)
     assert r.stdout.count("Please choose one of: red, green.") == 3
     assert "✓ applies" in r.stdout
+
+
+def test_case_ids_are_escaped_in_the_diff_report(runner, tmp_path):
+    case = json.loads((ROOT / "docs" / "examples" / "cases.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    case["id"] = ATTACK
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps(case) + "\n", encoding="utf-8")
+    args = ["diff", EXAMPLE, str(ROOT / "docs" / "examples" / "example-lower-ceiling"), "--facts", str(cases),
+            "--as-of", AS_OF]
+    for fmt, shown in (("text", "    e.g. \\x1b[2J\\x1b]0;owned\\x07\\n✓ applies \\x9b31m: income_below_ceiling"),
+                       ("markdown", "`\\x1b[2J\\x1b]0;owned\\x07 ✓ applies \\x9b31m` (income_below_ceiling")):  # a cell: one line
+        r = runner.invoke(cli, [*args, "--format", fmt])
+        assert r.exit_code == 1, r.output
+        _no_raw_controls(r.stdout)
+        assert shown in r.stdout
