@@ -216,3 +216,19 @@ def test_docs_writes_a_page_per_policy_and_an_index(runner, tmp_path):
     (tmp_path / "index.md").write_text("old\n")
     r = runner.invoke(cli, ["docs", EXAMPLE, "--out", str(tmp_path), "--check"])
     assert r.exit_code == 1 and "index.md: stale" in r.stderr
+
+
+def test_a_value_that_fails_to_compute_leaves_the_outcome_applying_with_its_error(runner, tmp_path):
+    """As docs/cli.md says: the outcome applies (its condition is decided), the failed value is left out
+    with its diagnostic, the record's line has the status `error`, and the exit code is 1."""
+    import json
+    (tmp_path / "p.yaml").write_text("id: t.v\ntitle: v\ninputs:\n  n: number\noutcomes:\n  o:\n    label: o\n"
+                                     "    when: 'true'\n    values:\n      q: 1 / n\n      k: n + 1\n")
+    (tmp_path / "c.jsonl").write_text('{"id": "a", "n": 0}\n')
+    result = runner.invoke(cli, ["eval", str(tmp_path / "p.yaml"), "--facts", str(tmp_path / "c.jsonl"),
+                                 "--as-of", "2025-01-01", "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 1
+    line = json.loads((tmp_path / "o.jsonl").read_text())
+    r, = line["results"]
+    assert (line["status"], r["status"], r["values"], [d["code"] for d in r["diagnostics"]]) == \
+        ("error", "applies", {"k": 1}, ["division-by-zero"])
