@@ -566,6 +566,36 @@ def _syntax_diagnostic(error: yaml.YAMLError, locator: Locator) -> Diagnostic:
     return Diagnostic("yaml-syntax", message[:1].lower() + message[1:], span, help=help if isinstance(error, yaml.MarkedYAMLError) else None)
 
 
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+# Every node but the first follows one of these characters, and at most two nodes start after each one
+# (a block mapping and its first key): a bound on the node count that costs a few passes of str.count.
+_BEFORE_A_NODE = ",[{:-?\n"
+
+
+def _node_over_limit(text: str, max_nodes: int) -> tuple[int, int] | None:
+    """Where the first document passes `max_nodes` nodes (start and end index of the node that does),
+    counted from libyaml's events before any node is built: memory stays flat and a document of millions
+    of nodes is refused in a second. An alias counts once here (the converter counts it each time used).
+    None when the document is within the limit, or when libyaml cannot read it (the loaders say why)."""
+    if 2 * (1 + sum(text.count(c) for c in _BEFORE_A_NODE)) <= max_nodes:
+        return None
+    loader = yaml.CSafeLoader(text)
+    count = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.DocumentEndEvent):
+                return None
+            if isinstance(event, _NODE_EVENTS):
+                count += 1
+                if count > max_nodes:
+                    return event.start_mark.index, event.end_mark.index
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+
+
 def _compose(loader: yaml.SafeLoader | yaml.CSafeLoader, locator: Locator) -> tuple[Node | None, list[Diagnostic]]:
     """The first document's node tree, with a diagnostic if a second document follows."""
     diagnostics: list[Diagnostic] = []
@@ -600,6 +630,10 @@ def _compose_pure(text: str, locator: Locator) -> tuple[Node | None, list[Diagno
                                  locator.index_span(index, index + 1))], True
 
 
+def _too_large(max_nodes: int) -> str:
+    return f"the document has more than {max_nodes} nodes (aliases count each time used)"
+
+
 def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[object, Locator, list[Diagnostic]]:
     """Parse one YAML document safely into plain values, a Locator and diagnostics.
 
@@ -617,6 +651,10 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
     # libyaml's marks do not count a leading byte order mark; columns do not either, so the text after it
     # has the same lines and columns
     body = text[1:] if text.startswith("\ufeff") else text
+    over = _node_over_limit(body, max_nodes)
+    if over is not None:
+        locator = Locator(file, body)
+        return None, locator, [Diagnostic("yaml-too-large", _too_large(max_nodes), locator.index_span(*over))]
     locator = None
     if "\ufeff" not in body:
         try:
@@ -641,6 +679,5 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
         value = converter.convert(root)
     except _TooLarge:
         return None, locator, [*diagnostics, *converter.diagnostics, Diagnostic(
-            "yaml-too-large", f"the document has more than {max_nodes} nodes (aliases count each time used)",
-            locator._node_span(root))]
+            "yaml-too-large", _too_large(max_nodes), locator._node_span(root))]
     return value, locator, [*diagnostics, *converter.diagnostics]

@@ -114,3 +114,30 @@ def test_range_is_bounded(evaluate):
     r = evaluate({"n": "number"}, "len(range(0, n)) > 0", {"n": 10_001})
     assert r.status == "error"
     assert [(d.code, d.span.line, d.span.column) for d in r.diagnostics] == [("invalid-argument", 9, 11)]
+
+
+def test_the_node_limit_holds_while_reading_a_facts_file_and_a_policy_file(runner, tmp_path, monkeypatch):
+    """A list too long for the node limit is refused at the item that passes it (the whole document
+    before: the limit was checked on the tree built)."""
+    import dataclasses
+    from interpreter import limits
+    monkeypatch.setattr(limits, "LIMITS", dataclasses.replace(limits.LIMITS, yaml_nodes=1_000))
+    facts = tmp_path / "items.json"
+    facts.write_text('{"incomes": [' + ",".join(["1"] * 1_000) + "]}")
+    r = runner.invoke(cli, ["eval", EXAMPLE, "--facts", str(facts), "--as-of", "2026-03-01"])
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"{facts}:1:{14 + 2 * 997}: error[yaml-too-large]: the document has more than 1000 nodes")
+    policy = tmp_path / "items.yaml"
+    policy.write_text("id: t.p\ntitle: t\nx:\n" + "".join(f"- {i}\n" for i in range(1_000)))
+    r = runner.invoke(cli, ["validate", str(policy)])
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"{policy}:{4 + 993}:3: error[yaml-too-large]:")  # node 1,001: item 993
+
+
+def test_an_unquoted_yaml_string_of_4_9_mb_is_one_fact_too_large(runner, tmp_path):
+    facts = tmp_path / "plain.yaml"
+    facts.write_text("status: " + "x" * 4_900_000 + "\n")
+    r = runner.invoke(cli, ["eval", EXAMPLE, "--facts", str(facts), "--as-of", "2026-03-01", "--format", "json"])
+    assert r.exit_code == 1
+    import json
+    assert [(d["code"], d["line"], d["column"]) for d in json.loads(r.stdout)["diagnostics"]] == [("fact-too-large", 1, 9)]

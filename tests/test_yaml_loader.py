@@ -192,6 +192,55 @@ def test_max_nodes_counts_every_node() -> None:
     assert [d.code for d in load(text, max_nodes=4)[2]] == ["yaml-too-large"]
 
 
+def test_a_document_over_the_node_limit_is_refused_before_any_node_is_built(monkeypatch) -> None:
+    """The nodes are counted from the parser's events: neither loader composes a tree, and the
+    diagnostic points at the node that passes the limit."""
+    from interpreter import _yaml
+
+    def no_tree(*args):
+        raise AssertionError("a node tree was built")
+    monkeypatch.setattr(_yaml, "_compose", no_tree)
+    monkeypatch.setattr(_yaml, "_compose_pure", no_tree)
+    text = '{"incomes": [' + ",".join(["1"] * 1_000) + "]}"  # mapping, key, list: item 998 is node 1,001
+    value, _, diagnostics = load(text, max_nodes=1_000)
+    assert value is None
+    assert [(d.code, d.span.line, d.span.column, d.span.end_column) for d in diagnostics] == \
+        [("yaml-too-large", 1, 14 + 2 * 997, 15 + 2 * 997)]
+    block = "x:\n" + "".join(f"- {i}\n" for i in range(1_000))  # mapping, key, list: item 998 on line 999
+    assert [(d.code, d.span.line, d.span.column) for d in load(block, max_nodes=1_000)[2]] == \
+        [("yaml-too-large", 999, 3)]
+
+
+def _nodes(text: str) -> int | None:
+    """The node events of the first document as libyaml reads them, or None when it cannot."""
+    count = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.DocumentEndEvent):
+                break
+            count += isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent,
+                                        yaml.AliasEvent))
+    except (yaml.YAMLError, ValueError):
+        return None
+    return count
+
+
+def test_the_cheap_node_bound_holds() -> None:
+    """The count of events is spared when twice one more than the characters a node can follow is within
+    the limit: that bound must never be below the real count."""
+    from interpreter._yaml import _BEFORE_A_NODE
+    rnd = random.Random(7)
+    texts = FILES + SNIPPETS + mutated_corpus(400, seed=13) + [generated_document(rnd) for _ in range(300)]
+    texts += ["- - - - x\n", "[:,:,:]", "{a, b, ? , ?}", "- a: b\n  c: [d: e]\n", "-\n-\n-\n", "a:\n  ? b\n  : c\n"]
+    checked = 0
+    for text in texts:
+        nodes = _nodes(text)
+        if nodes is not None:
+            checked += 1
+            assert nodes <= 2 * (1 + sum(text.count(c) for c in _BEFORE_A_NODE)), text
+    assert checked > 500
+
+
 @pytest.mark.parametrize(
     "text",
     [
