@@ -57,6 +57,13 @@ def cases(d: Path) -> list[tuple[str, list[str], bytes | None]]:
     out.append(("chain of 400 rules", ["validate", write("rule-chain.yaml", _policy("x0", rules))], None))
     out.append(("CSV cell of 4.9 MB", ["eval", EXAMPLE, "--facts", write("cell.csv", 'id,status\na,"' + "x" * 4_900_000 + '"\n')], None))
     out.append(("JSON Lines: 10,000 lines with lone surrogates, --jobs 2", ["eval", EXAMPLE, "--jobs", "2", "--facts", write("surrogates.jsonl", '{"id": "\\udc80", "status": "\\udc80"}\n' * 10_000), "--out", str(d / "out.jsonl")], None))
+    with open(d / "big-record.jsonl", "w") as fh:  # written in pieces: a forked child's peak counts this process's
+        fh.write('{"id": "big", "status": "')
+        for _ in range(128):
+            fh.write("x" * MB)
+        fh.write('"}\n{"id": "next", "status": "employed"}\n')
+    out.append(("JSON Lines record of 128 MB, --jobs 2", ["eval", EXAMPLE, "--jobs", "2", "--facts", str(d / "big-record.jsonl"), "--out", str(d / "out.jsonl")], None))
+    out.append(("JSON Lines record of 128 MB, --jobs 1", ["eval", EXAMPLE, "--facts", str(d / "big-record.jsonl"), "--out", str(d / "out.jsonl")], None))
     return out
 
 
@@ -78,13 +85,16 @@ def run(args: list[str], stdin: bytes | None, d: Path) -> tuple[float, int, int,
         if stdin is not None:
             inp.write(stdin)
             inp.seek(0)
+        (d / "out.jsonl").unlink(missing_ok=True)
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "interpreter.cli", *args], stdin=inp, stdout=out, stderr=err,
                                 cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
         took = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-    found = _CODE.search(err_path.read_bytes()) or _CODE.search(out_path.read_bytes()[:100_000])
+    written = d / "out.jsonl"  # a batch's --out file
+    found = (_CODE.search(err_path.read_bytes()) or _CODE.search(out_path.read_bytes()[:100_000])
+             or (written.exists() and _CODE.search(written.read_bytes()[:100_000])))
     code = (found.group(1) or found.group(2)).decode() if found else "-"
     return took, usage.ru_maxrss // 1024, proc.returncode, code
 

@@ -22,6 +22,7 @@ from .labels import fill_labels
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import PolicySet
 from .facts import read_facts_text
+from . import limits
 from .sources import parse_iso_date, read_source
 from .render import to_json
 
@@ -108,12 +109,55 @@ def _not_utf8(path: str, line: int, text: str) -> Diagnostic | None:
     return Diagnostic("not-utf8", "the record is not valid UTF-8 text", Span.point(path, line, m.start() + 1))
 
 
-def _read_jsonl(path: str, stream, parse: bool) -> Iterator[Record]:
-    for number, raw_line in enumerate(stream, start=1):
-        if number == 1 and raw_line.startswith("\ufeff"):
-            raw_line = raw_line[1:]  # a byte-order mark
-        rec = Record(number, path, text=raw_line)
-        yield _parse_line(rec) if parse else rec
+def _bounded_lines(stream) -> Iterator[str | None]:
+    """The lines of a text stream opened with newline="" (line ends kept), each read with a bounded
+    `readline`: a line longer than the record limit is read past in pieces, never held whole, and given
+    as None."""
+    limit = limits.LIMITS.record_chars
+    size = limit + 2  # a line within the limit, and its line end
+
+    def piece(n: int) -> str:
+        nonlocal pending
+        if pending is not None:
+            text, pending = pending, None
+            return text
+        text = stream.readline(n)
+        if len(text) == n and text.endswith("\r"):  # cut at the size: a "\n" may follow, the rest of "\r\n"
+            pending = stream.readline(n)
+            if pending == "\n":
+                text, pending = text + "\n", None
+        return text
+
+    pending: str | None = None
+    while True:
+        line = piece(size)
+        if not line:
+            return
+        end = 2 if line.endswith("\r\n") else 1 if line.endswith(("\n", "\r")) else 0
+        if len(line) - end <= limit:
+            yield line
+            continue
+        while line and not end:  # read past the rest of the line
+            line = piece(1 << 16)
+            end = line.endswith(("\n", "\r"))
+        yield None
+
+
+def _jsonl_record(path: str, number: int, raw_line: str | None) -> Record:
+    """A JSON line as read, not parsed yet; a line over the record limit is a bad record of its own."""
+    if raw_line is None:
+        return Record(number, path, diagnostics=[Diagnostic(
+            "record-too-large", f"the line is longer than the limit of {limits.LIMITS.record_chars} characters",
+            Span.point(path, number, 1))])
+    if number == 1 and raw_line.startswith("\ufeff"):
+        raw_line = raw_line[1:]  # a byte-order mark
+    return Record(number, path, text=raw_line)
+
+
+def _read_jsonl(path: str, stream, parse: bool, first: int = 1) -> Iterator[Record]:
+    for number, raw_line in enumerate(_bounded_lines(stream), start=first):
+        rec = _jsonl_record(path, number, raw_line)
+        yield _parse_line(rec) if parse and rec.text is not None else rec
 
 
 def _parse_line(rec: Record) -> Record:
@@ -329,6 +373,7 @@ class JsonlFile:
         """Blocks of whole lines as ("range", (path, start, end, number of the first line, lines to skip)),
         lines numbered as the text reader numbers them; the lines up to `skip` are not sent."""
         number, offset, tail = 1, 0, b""
+        gather = max(limits.LIMITS.record_chars, CHUNK_BYTES)  # bytes of a line past which it is not kept
         with open(self.path, "rb") as fh:
             while True:
                 data = fh.read(CHUNK_BYTES)
@@ -337,6 +382,12 @@ class JsonlFile:
                 if cut == 0:
                     if not data:
                         return
+                    if len(buf) > gather:  # a very long line: found to its end without being kept, and sent
+                        end, lines, tail = _past_line(fh, buf)  # alone, for a worker to read in pieces
+                        if number + lines - 1 > skip:
+                            yield ("long", (self.path, offset, number, lines, max(0, skip - number + 1)))
+                        number, offset = number + lines, offset + end
+                        continue
                     tail = buf  # no line end yet: read on
                     continue
                 lines = _count_lines(buf[:cut])
@@ -345,6 +396,23 @@ class JsonlFile:
                 number, offset, tail = number + lines, offset + cut, buf[cut:]
                 if not data:
                     return
+
+
+def _past_line(fh, buf: bytes) -> tuple[int, int, bytes]:
+    """Read past the line that `buf` starts (it holds no "\n"): its length up to and with its "\n" (or to
+    the end of the file), the lines a text reader splits it into, and the bytes read after it."""
+    length, ends, last = 0, 0, b""
+    data = buf
+    while data:
+        cut = data.find(b"\n") + 1
+        part = data[:cut] if cut else data
+        ends += part.count(b"\n") + part.count(b"\r") - part.count(b"\r\n") - (last == b"\r" and part[:1] == b"\n")
+        length += len(part)
+        last = part[-1:]
+        if cut:
+            return length, ends, data[cut:]
+        data = fh.read(CHUNK_BYTES)
+    return length, ends + (last != b"\r"), b""  # the file ends inside the line
 
 
 def _count_lines(data: bytes) -> int:
@@ -358,13 +426,16 @@ def _range_records(path: str, start: int, end: int, first: int, skip: int) -> li
     with open(path, "rb") as fh:
         fh.seek(start)
         text = fh.read(end - start).decode("utf-8", "surrogateescape")  # blocks end at "\n": no split character
-    records = []
-    for number, raw_line in enumerate(io.StringIO(text, newline=""), start=first):
-        if number - first >= skip:
-            if number == 1 and raw_line.startswith("\ufeff"):
-                raw_line = raw_line[1:]  # a byte-order mark
-            records.append(Record(number, path, text=raw_line))
-    return records
+    return [rec for rec in _read_jsonl(path, io.StringIO(text, newline=""), False, first) if rec.number - first >= skip]
+
+
+def _long_records(path: str, start: int, first: int, lines: int, skip: int) -> list[Record]:
+    """The records of a block holding a very long line (see JsonlFile.ranges), read in pieces."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        stream = io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline="")
+        records = _read_jsonl(path, stream, False, first)
+        return [rec for _, rec in zip(range(lines), records) if rec.number - first >= skip]
 
 
 def read_records(path: str, kind: str, inputs, parse_lines: bool = True) -> Iterable[Record]:
@@ -507,6 +578,8 @@ def _work_block(block: tuple) -> tuple[str, Summary]:
     kind, payload = block
     if kind == "range":
         records = _range_records(*payload)
+    elif kind == "long":
+        records = _long_records(*payload)
     elif kind == "lines":
         source, first, texts = payload
         records = [Record(first + i, source, text=t) for i, t in enumerate(texts)]

@@ -87,6 +87,7 @@ CODES: dict[str, str] = {
     "unknown-value": "a comparison with a string that the input's `values` never hold",
     "json-syntax": "a JSON Lines record that is not valid JSON",
     "empty-record": "an empty line or row in a caseload",
+    "record-too-large": "a JSON Lines line longer than the record limit (5,000,000 characters by default)",
     "csv-syntax": "a CSV file whose header cannot be read",
     "csv-row": "a CSV row with more or fewer cells than the header",
     "csv-cell": "a CSV cell that cannot be read as its column's type",

@@ -26,6 +26,7 @@ class Limits:
     diagnostics_per_file: int = 100      # diagnostics shown per file (or record); then "and N more"
     evaluation_steps: int = 1_000_000    # binder items gone through and range numbers made, per decision
     value_chars: int = 1_000_000         # a string computed by `+`
+    record_chars: int = 5_000_000        # one line of a JSON Lines caseload (read in pieces past it, never whole)
 
     @classmethod
     def from_environment(cls, env=os.environ) -> "Limits":

@@ -189,3 +189,37 @@ def test_ids_that_are_not_strings_are_json_text(runner, tmp_path):
     r = _eval(runner, "--facts", cases, "--as-of", AS_OF)
     assert r.exit_code == 0, r.output
     assert [json.loads(x)["id"] for x in r.stdout.splitlines()] == ["[1, 2.5]", "null", '{"a": true}', 7]
+
+
+@pytest.mark.parametrize("resume_after", [0, 3])
+def test_a_line_over_the_record_limit_is_one_bad_record_and_the_batch_goes_on(runner, tmp_path, monkeypatch, resume_after):
+    """A line longer than the record limit is never read whole: it gives `record-too-large` at its line,
+    the same with one process and with workers (a line past 512 KiB goes to a worker as a block of its
+    own), and a line of `\\r` line ends inside it counts as the text reader counts it."""
+    import dataclasses
+    from interpreter import limits
+    monkeypatch.setattr(limits, "LIMITS", dataclasses.replace(limits.LIMITS, record_chars=1_000))
+    good = json.dumps({"id": "g", "birth_date": "1970-05-01", "resident": True, "status": "employed"})
+    lines = [good, json.dumps({"status": "x" * 2_000}), good, json.dumps({"status": "y" * 600_000}) + "\r" + good,
+             "z" * 700_000, good]
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(lines) + "\n")
+    results = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.jsonl"
+        if resume_after:
+            r = _eval(runner, "--facts", cases, "--as-of", AS_OF, "--out", out, "--jobs", jobs)
+            kept = out.read_text().splitlines(keepends=True)[:resume_after]
+            out.write_text("".join(kept))
+            r = _eval(runner, "--facts", cases, "--as-of", AS_OF, "--out", out, "--jobs", jobs, "--resume")
+        else:
+            r = _eval(runner, "--facts", cases, "--as-of", AS_OF, "--out", out, "--jobs", jobs)
+        assert r.exit_code == 1
+        results.append(out.read_text())
+    assert results[0] == results[1]
+    got = [json.loads(line) for line in results[0].splitlines()]
+    assert [(g["record"], g.get("status"), [(d["code"], d["line"], d["column"]) for d in g.get("diagnostics", [])])
+            for g in got] == [
+        (1, None, []), (2, "error", [("record-too-large", 2, 1)]), (3, None, []),
+        (4, "error", [("record-too-large", 4, 1)]), (5, None, []), (6, "error", [("record-too-large", 6, 1)]),
+        (7, None, [])]
