@@ -141,16 +141,44 @@ def _set(ev, key, value):
         setattr(ev, key, value)
 
 
-def fill_labels(evaluation, pset) -> None:
-    """Fill the placeholders of the labels in an evaluation (results and trace) with the values in force."""
-    cache: dict[str, dict[str, str]] = {}
+def filler(params: dict, policies: dict, pid: str, text: str | None):
+    """For a label with `{parameter}` placeholders, a function of the as-of date giving it filled with the
+    values in force (each date's text made once); None for a label without placeholders."""
+    if not text or "{" not in text:
+        return None
+    made: dict = {}
+
+    def filled(as_of) -> str:
+        got = made.get(as_of)
+        if got is None:
+            values = label_values(params, pid, as_of)
+            for alias, (target, *_) in policies[pid].uses.items():
+                values.update((f"{alias}.{k}", v) for k, v in label_values(params, target, as_of).items())
+            got = fill_label(text, values)
+            if len(made) < 64:
+                made[as_of] = got
+        return got
+    return filled
+
+
+def fill_labels(evaluation, pset, cache: dict | None = None) -> None:
+    """Fill the placeholders of the labels in an evaluation (results and trace) with the values in force.
+
+    `cache` keeps each policy's label values by (policy, as-of date) across evaluations with the same
+    parameter values (PolicySet.evaluate passes its own)."""
+    if cache is None:
+        cache = {}
 
     def values(pid):
-        if pid not in cache:
-            cache[pid] = label_values(pset.params, pid, evaluation.as_of)
+        key = (pid, evaluation.as_of)
+        if key not in cache:
+            found = label_values(pset.params, pid, evaluation.as_of)
             for alias, (target, *_) in pset.policies[pid].uses.items():
-                cache[pid].update((f"{alias}.{k}", v) for k, v in label_values(pset.params, target, evaluation.as_of).items())
-        return cache[pid]
+                found.update((f"{alias}.{k}", v) for k, v in label_values(pset.params, target, evaluation.as_of).items())
+            if len(cache) < 256:
+                cache[key] = found
+            return found
+        return cache[key]
 
     def walk(events, pid):
         for ev in events or ():
