@@ -17,14 +17,14 @@ Statuses are `applies`, `does_not_apply`, `undetermined`, `not_in_force` and
 `error`. Everything returned is plain data; `to_dict()` gives the JSON form of
 schema/result.schema.json.
 """
-from .diagnostics import Diagnostic, DiagnosticError, Span
+from .diagnostics import Diagnostic, Span
 from .engine import STATUSES, Evaluation, LoadResult, Missing, OutcomeResult, PolicySet, load
 from .facts import read_facts_file as _read_facts_file
 from .facts import read_facts_text as _read_facts_text
 
 __all__ = [
     "load", "read_facts", "PolicySet", "LoadResult", "Evaluation", "OutcomeResult", "Missing",
-    "Diagnostic", "DiagnosticError", "Span", "STATUSES",
+    "Diagnostic", "Span", "STATUSES",
 ]
 
 

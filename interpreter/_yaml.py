@@ -1,6 +1,8 @@
 """YAML loading with source positions.
 
-PyYAML composes the node tree (safe loader only); this module turns it into
+libyaml composes the node tree through PyYAML's safe loader (PyYAML's own
+pure-Python loader for a document libyaml refuses, so that its messages are
+the ones shown); this module turns it into
 plain values (str, int, Decimal, bool, None, date, list, dict with str keys),
 reports problems as diagnostics, and keeps a :class:`Locator` that maps paths
 and character offsets inside string scalars back to lines and columns.
@@ -15,9 +17,7 @@ from typing import Callable
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.reader import Reader
-from yaml.scanner import Scanner, ScannerError
-from yaml.tokens import ScalarToken
+from yaml.scanner import Scanner
 
 from .diagnostics import Diagnostic, Span
 
@@ -41,284 +41,6 @@ _TIMESTAMP_RE = re.compile(
 )
 _BREAKS = "\r\n\x85\u2028\u2029"
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
-
-
-# Runs of characters the pure-Python scanner would otherwise step through one call at a time.
-_FORWARD_SLOW_CHARS = "\r\n\x85\u2028\u2029\ufeff"  # characters Reader.forward counts specially
-_FORWARD_SLOW = re.compile(f"[{_FORWARD_SLOW_CHARS}]")
-_SPACES = re.compile(" *")
-_TO_BREAK = re.compile("[^\0\r\n\x85\u2028\u2029]*")
-_PLAIN_STOP = "\0 \t\r\n\x85\u2028\u2029"
-_PLAIN_CHAR_BLOCK = f"(?:[^{_PLAIN_STOP}:]|:(?![{_PLAIN_STOP}]))"  # what continues a plain scalar (block context)
-_PLAIN_CHAR_FLOW = f"(?:[^{_PLAIN_STOP}:,?\\[\\]{{}}]|:(?![{_PLAIN_STOP},\\[\\]{{}}]))"  # ... in a flow collection
-_PLAIN_BLOCK = re.compile(f"{_PLAIN_CHAR_BLOCK}*")
-# The words of one line with the spaces between them, which scan_plain takes one word at a time
-# (a word after spaces must not start with `#`: that is a comment).
-_PLAIN_BLOCK_LINE = re.compile(f"{_PLAIN_CHAR_BLOCK}*(?: +(?!#){_PLAIN_CHAR_BLOCK}+)*")
-_PLAIN_FLOW_LINE = f"{_PLAIN_CHAR_FLOW}*(?: +(?!#){_PLAIN_CHAR_FLOW}+)*"  # compiled when first needed (re caches it)
-_QUOTED_RUN = re.compile("[^'\"\\\\\0 \t\r\n\x85\u2028\u2029]*")
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that remembers where each scalar token starts and which tags were explicit.
-
-    It also steps over runs of characters in one go where PyYAML's pure-Python
-    scanner takes them one call at a time (spaces, comments, plain and quoted
-    scalar text, block scalar lines): the same tokens, marks and errors, in
-    less time. The text is always a whole str here (buffer = text + NUL).
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        # scalar token end index -> (token start index, block indentation of the parent)
-        self.scalar_tokens: dict[int, tuple[int, int]] = {}
-
-    def _remember(self, token: yaml.Token, indent: int) -> yaml.Token:
-        self.scalar_tokens[token.end_mark.index] = (token.start_mark.index, indent)
-        return token
-
-    # -- Reader: move over length characters; without line breaks or BOMs that is plain arithmetic
-    def forward(self, length: int = 1) -> None:
-        pointer = self.pointer
-        end = pointer + length
-        buffer = self.buffer
-        if self.raw_buffer is None and end < len(buffer) and (
-                buffer[pointer] not in _FORWARD_SLOW_CHARS if length == 1 else not _FORWARD_SLOW.search(buffer, pointer, end)):
-            self.pointer = end
-            self.index += length
-            self.column += length
-        else:
-            Reader.forward(self, length)
-
-    # -- Scanner: once no more tokens are needed, none are until a token is taken or more text scanned;
-    #    need_more_tokens() is then False again, without side effects, so asking again is skipped
-    _settled = False
-
-    def check_token(self, *choices) -> bool:
-        if not self._settled:
-            while self.need_more_tokens():
-                self.fetch_more_tokens()
-            self._settled = True
-        if self.tokens:
-            if not choices:
-                return True
-            for choice in choices:
-                if isinstance(self.tokens[0], choice):
-                    return True
-        return False
-
-    def peek_token(self) -> yaml.Token | None:
-        if not self._settled:
-            while self.need_more_tokens():
-                self.fetch_more_tokens()
-            self._settled = True
-        if self.tokens:
-            return self.tokens[0]
-        return None
-
-    def get_token(self) -> yaml.Token | None:
-        if not self._settled:
-            while self.need_more_tokens():
-                self.fetch_more_tokens()
-        self._settled = False
-        if self.tokens:
-            self.tokens_taken += 1
-            return self.tokens.pop(0)
-        return None
-
-    def _run(self, pattern: re.Pattern) -> int:
-        return pattern.match(self.buffer, self.pointer).end() - self.pointer
-
-    # -- Scanner methods, copied from PyYAML 6.0 (yaml/scanner.py) with the character-at-a-time loops replaced
-    #    by _run (checked against the unmodified loader on 190,000 fuzzed and generated documents: same nodes,
-    #    marks, scalar positions and errors)
-    def scan_to_next_token(self) -> None:
-        if self.index == 0 and self.peek() == "\uFEFF":
-            self.forward()
-        found = False
-        while not found:
-            n = self._run(_SPACES)
-            if n:
-                self.forward(n)
-            if self.peek() == "#":
-                n = self._run(_TO_BREAK)
-                if n:
-                    self.forward(n)
-            if self.scan_line_break():
-                if not self.flow_level:
-                    self.allow_simple_key = True
-            else:
-                found = True
-
-    def scan_plain(self) -> yaml.Token:
-        chunks = []
-        start_mark = self.get_mark()
-        end_mark = start_mark
-        indent = self.indent + 1
-        spaces = []
-        while True:
-            if self.peek() == "#":
-                break
-            if self.flow_level:
-                length = self._run(re.compile(_PLAIN_FLOW_LINE))
-            else:  # from a column at or past the indent, no space of this line can end the scalar by indentation
-                length = self._run(_PLAIN_BLOCK_LINE if self.column >= indent else _PLAIN_BLOCK)
-            if length == 0:
-                break
-            self.allow_simple_key = False
-            chunks.extend(spaces)
-            chunks.append(self.prefix(length))
-            self.forward(length)
-            end_mark = self.get_mark()
-            spaces = self.scan_plain_spaces(indent, start_mark)
-            if not spaces or self.peek() == "#" or (not self.flow_level and self.column < indent):
-                break
-        return self._remember(ScalarToken("".join(chunks), True, start_mark, end_mark), self.indent)
-
-    def scan_plain_spaces(self, indent: int, start_mark) -> list[str] | None:
-        chunks = []
-        length = self._run(_SPACES)
-        whitespaces = self.prefix(length)
-        self.forward(length)
-        ch = self.peek()
-        if ch in "\r\n\x85\u2028\u2029":
-            line_break = self.scan_line_break()
-            self.allow_simple_key = True
-            prefix = self.prefix(3)
-            if (prefix == "---" or prefix == "...") and self.peek(3) in "\0 \t\r\n\x85\u2028\u2029":
-                return None
-            breaks = []
-            while self.peek() in " \r\n\x85\u2028\u2029":
-                if self.peek() == " ":
-                    self.forward(self._run(_SPACES))
-                else:
-                    breaks.append(self.scan_line_break())
-                    prefix = self.prefix(3)
-                    if (prefix == "---" or prefix == "...") and self.peek(3) in "\0 \t\r\n\x85\u2028\u2029":
-                        return None
-            if line_break != "\n":
-                chunks.append(line_break)
-            elif not breaks:
-                chunks.append(" ")
-            chunks.extend(breaks)
-        elif whitespaces:
-            chunks.append(whitespaces)
-        return chunks
-
-    def scan_flow_scalar(self, style: str) -> yaml.Token:
-        return self._remember(super().scan_flow_scalar(style), self.indent)
-
-    def scan_flow_scalar_non_spaces(self, double: bool, start_mark) -> list[str]:
-        chunks = []
-        while True:
-            length = self._run(_QUOTED_RUN)
-            if length:
-                chunks.append(self.prefix(length))
-                self.forward(length)
-            ch = self.peek()
-            if not double and ch == "'" and self.peek(1) == "'":
-                chunks.append("'")
-                self.forward(2)
-            elif (double and ch == "'") or (not double and ch in "\"\\"):
-                chunks.append(ch)
-                self.forward()
-            elif double and ch == "\\":
-                self.forward()
-                ch = self.peek()
-                if ch in self.ESCAPE_REPLACEMENTS:
-                    chunks.append(self.ESCAPE_REPLACEMENTS[ch])
-                    self.forward()
-                elif ch in self.ESCAPE_CODES:
-                    length = self.ESCAPE_CODES[ch]
-                    self.forward()
-                    for k in range(length):
-                        if self.peek(k) not in "0123456789ABCDEFabcdef":
-                            raise ScannerError("while scanning a double-quoted scalar", start_mark,
-                                               "expected escape sequence of %d hexadecimal numbers, but found %r" %
-                                               (length, self.peek(k)), self.get_mark())
-                    code = int(self.prefix(length), 16)
-                    chunks.append(chr(code))
-                    self.forward(length)
-                elif ch in "\r\n\x85\u2028\u2029":
-                    self.scan_line_break()
-                    chunks.extend(self.scan_flow_scalar_breaks(double, start_mark))
-                else:
-                    raise ScannerError("while scanning a double-quoted scalar", start_mark,
-                                       "found unknown escape character %r" % ch, self.get_mark())
-            else:
-                return chunks
-
-    def scan_block_scalar(self, style: str) -> yaml.Token:
-        parent_indent = self.indent
-        folded = style == ">"
-        chunks = []
-        start_mark = self.get_mark()
-        self.forward()
-        chomping, increment = self.scan_block_scalar_indicators(start_mark)
-        self.scan_block_scalar_ignored_line(start_mark)
-        min_indent = self.indent + 1
-        if min_indent < 1:
-            min_indent = 1
-        if increment is None:
-            breaks, max_indent, end_mark = self.scan_block_scalar_indentation()
-            indent = max(min_indent, max_indent)
-        else:
-            indent = min_indent + increment - 1
-            breaks, end_mark = self.scan_block_scalar_breaks(indent)
-        line_break = ""
-        while self.column == indent and self.peek() != "\0":
-            chunks.extend(breaks)
-            leading_non_space = self.peek() not in " \t"
-            length = self._run(_TO_BREAK)
-            chunks.append(self.prefix(length))
-            self.forward(length)
-            line_break = self.scan_line_break()
-            breaks, end_mark = self.scan_block_scalar_breaks(indent)
-            if self.column == indent and self.peek() != "\0":
-                if folded and line_break == "\n" and leading_non_space and self.peek() not in " \t":
-                    if not breaks:
-                        chunks.append(" ")
-                else:
-                    chunks.append(line_break)
-            else:
-                break
-        if chomping is not False:
-            chunks.append(line_break)
-        if chomping is True:
-            chunks.extend(breaks)
-        return self._remember(ScalarToken("".join(chunks), False, start_mark, end_mark, style), parent_indent)
-
-    def scan_block_scalar_indentation(self) -> tuple[list[str], int, object]:
-        chunks = []
-        max_indent = 0
-        end_mark = self.get_mark()
-        while self.peek() in " \r\n\x85\u2028\u2029":
-            if self.peek() != " ":
-                chunks.append(self.scan_line_break())
-                end_mark = self.get_mark()
-            else:
-                self.forward(self._run(_SPACES))
-                if self.column > max_indent:
-                    max_indent = self.column
-        return chunks, max_indent, end_mark
-
-    def scan_block_scalar_breaks(self, indent: int) -> tuple[list[str], object]:
-        chunks = []
-        end_mark = self.get_mark()
-        if self.column < indent:
-            self.forward(min(indent - self.column, self._run(_SPACES)))
-        while self.peek() in "\r\n\x85\u2028\u2029":
-            chunks.append(self.scan_line_break())
-            end_mark = self.get_mark()
-            if self.column < indent:
-                self.forward(min(indent - self.column, self._run(_SPACES)))
-        return chunks, end_mark
-
-    def compose_scalar_node(self, anchor: str | None) -> ScalarNode:
-        explicit = self.peek_event().tag not in (None, "!")
-        node = super().compose_scalar_node(anchor)
-        node.explicit_tag = explicit
-        return node
 
 
 def _line_break(text: str, i: int) -> tuple[str, int] | None:
@@ -462,7 +184,7 @@ def _rebuild_block(text: str, i: int, parent_indent: int, folded: bool) -> _Char
     return out
 
 
-def _is_text(node: Node) -> bool:
+def _is_text(node: Node, explicit_tag: bool) -> bool:
     """Whether the node converts to a str (a JSON-style `1e5` plain scalar becomes a Decimal)."""
     if not isinstance(node, ScalarNode):
         return False
@@ -470,19 +192,45 @@ def _is_text(node: Node) -> bool:
         return _TIMESTAMP_RE.fullmatch(node.value) is not None
     if node.tag not in _STR_LIKE:
         return False
-    plain = node.style is None and not getattr(node, "explicit_tag", False)
+    plain = not node.style and not explicit_tag  # libyaml writes the plain style as "", PyYAML as None
     return not (plain and _JSON_EXPONENT.fullmatch(node.value))
+
+
+def _scan_properties(text: str) -> dict[int, tuple[int, int, bool]]:
+    """For each scalar token, by its end index: its start index, the block indentation around it, and
+    whether it carries an explicit tag; read from the token stream (libyaml's scanner, else PyYAML's)."""
+    table: dict[int, tuple[int, int, bool]] = {}
+    # libyaml's marks do not count a byte order mark
+    for loader in (yaml.SafeLoader,) if "\ufeff" in text else (yaml.CSafeLoader, yaml.SafeLoader):
+        table.clear()
+        indents = [-1]
+        tagged = False
+        try:
+            for token in yaml.scan(text, Loader=loader):
+                if isinstance(token, (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken)):
+                    indents.append(token.start_mark.column)
+                elif isinstance(token, yaml.BlockEndToken):
+                    indents.pop()
+                if isinstance(token, yaml.ScalarToken):
+                    table[token.end_mark.index] = (token.start_mark.index, indents[-1], tagged)
+                if isinstance(token, yaml.TagToken):
+                    tagged = token.value != (None, "!")  # a bare `!` leaves the tag to the resolver
+                elif not isinstance(token, yaml.AnchorToken):
+                    tagged = False
+            return table
+        except (yaml.YAMLError, ValueError, IndexError):
+            continue  # a document that composed has a stream that scans, at least up to its end
+    return table
 
 
 class Locator:
     """Maps paths (tuples of str keys and int indices) to source spans of a loaded YAML file."""
 
-    def __init__(self, file: str, text: str, root: Node | None = None,
-                 scalar_tokens: dict[int, tuple[int, int]] | None = None) -> None:
+    def __init__(self, file: str, text: str, root: Node | None = None) -> None:
         self.file = file
         self._text = text
         self._root = root
-        self._tokens = scalar_tokens or {}
+        self._properties: dict[int, tuple[int, int, bool]] | None = None  # see _scan_properties
         self._line_starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
         self._has_bom = "\ufeff" in text
         self._indexes: dict[int, dict[str, tuple[Node, Node]]] = {}
@@ -504,6 +252,45 @@ class Locator:
             return Span.point(self.file, line, column)
         return Span(self.file, line, column, *self.position(end))
 
+    def _has_properties(self, node: Node) -> bool:
+        """Whether the node starts with an anchor or a tag (nothing else starts with `&` or `!`)."""
+        return self._text[node.start_mark.index:node.start_mark.index + 1] in ("&", "!")
+
+    def _survey(self) -> bool:
+        """Whether libyaml's marks and tags are PyYAML's for this tree: not when an empty plain scalar
+        sits in a flow collection (libyaml marks it at the next token, PyYAML just after the `:` or `?`),
+        nor when an empty scalar has a tag or an anchor (libyaml makes `a: !` a string, PyYAML null).
+        Also notes whether any node has an anchor or a tag."""
+        properties = False
+        stack, seen = [(self._root, False)] if self._root is not None else [], set()
+        while stack:
+            node, in_flow = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            has_properties = self._has_properties(node)
+            properties = properties or has_properties
+            if isinstance(node, ScalarNode):
+                if not node.value and not node.style and (in_flow or has_properties):
+                    return False
+                continue
+            children = node.value if isinstance(node, SequenceNode) else [c for pair in node.value for c in pair]
+            stack.extend((child, bool(node.flow_style)) for child in children)
+        if not properties:
+            self._properties = {}
+        return True
+
+    def _any_properties(self) -> dict[int, tuple[int, int, bool]] | None:
+        """The token table when some node of the document has an anchor or a tag, else None."""
+        if self._properties is None:
+            self._properties = _scan_properties(self._text)
+        return self._properties or None
+
+    def explicit_tag(self, node: Node) -> bool:
+        """Whether the scalar node was written with a tag of its own (`!!str 1e5`)."""
+        table = self._any_properties() if self._has_properties(node) else None
+        return table is not None and table.get(node.end_mark.index, (0, 0, False))[2]  # `!` alone: no token
+
     def _node_span(self, node: Node) -> Span:
         return self.index_span(node.start_mark.index, node.end_mark.index)
 
@@ -524,15 +311,23 @@ class Locator:
 
     def _walk(self, path: Path) -> tuple[int, Node | None, Node | None]:
         """How many elements of path were found, and the key and value node reached."""
-        key, node, depth = None, self._root, 0
+        depth, key, node, _ = self._walk_indented(path)
+        return depth, key, node
+
+    def _walk_indented(self, path: Path) -> tuple[int, Node | None, Node | None, int]:
+        """_walk, and the column of the innermost block collection around the node reached (-1 at the
+        top): the indentation the scanner was at when it read the node."""
+        key, node, depth, indent = None, self._root, 0, -1
         if node is None:
-            return 0, None, None
+            return 0, None, None, indent
         for element in path:
             found = self._child(node, element)
             if found is None:
                 break
+            if not node.flow_style:
+                indent = node.start_mark.column
             (key, node), depth = found, depth + 1
-        return depth, key, node
+        return depth, key, node, indent
 
     def span(self, path: Path) -> Span | None:
         """Span of the value at path, or None if the path does not exist."""
@@ -551,15 +346,26 @@ class Locator:
         _, _, node = self._walk(path)
         return self._node_span(node) if node is not None else Span(self.file, 1, 1, 1, 2)
 
-    def _mapping(self, node: Node) -> tuple[list[int], int, bool]:
+    def _scalar_token(self, node: Node, indent: int) -> tuple[int, int, bool] | None:
+        """Start index, enclosing block indentation and explicit tag of the scalar token of node.
+
+        Without anchors and tags in the document, the token starts where the node does and the
+        indentation is that of the enclosing block collection; otherwise the token stream says.
+        """
+        table = self._any_properties()
+        if table is None:
+            return node.start_mark.index, indent, False
+        return table.get(node.end_mark.index)
+
+    def _mapping(self, node: Node, indent: int) -> tuple[list[int], int, bool]:
         """Source index of each value char, the index for offsets past the end, exactness."""
         cached = self._mappings.get(id(node))
         if cached is not None:
             return cached
         result: tuple[list[int], int, bool] = ([], node.start_mark.index, False)
-        token = self._tokens.get(node.end_mark.index)
-        if _is_text(node) and node.value and token:
-            start, indent = token
+        token = self._scalar_token(node, indent) if isinstance(node, ScalarNode) else None
+        if token and node.value and _is_text(node, token[2]):
+            start, indent, _ = token
             try:
                 if node.style in ("|", ">"):
                     chars = _rebuild_block(self._text, start, indent, node.style == ">")
@@ -576,11 +382,11 @@ class Locator:
 
     def offset_mapper(self, path: Path) -> Callable[[int], tuple[int, int]]:
         """Function from a character offset in the string value at path to its (line, column)."""
-        depth, _, node = self._walk(path)
+        depth, _, node, indent = self._walk_indented(path)
         if node is None or depth < len(path):
             span = self.nearest_span(path)
             return lambda offset: (span.line, span.column)
-        src, end, _ = self._mapping(node)
+        src, end, _ = self._mapping(node, indent)
         position = self.position
 
         def mapper(offset: int) -> tuple[int, int]:
@@ -590,8 +396,8 @@ class Locator:
 
     def offset_mapping_exact(self, path: Path) -> bool:
         """Whether offset_mapper(path) is exact for every character (only for string values)."""
-        depth, _, node = self._walk(path)
-        return node is not None and depth == len(path) and self._mapping(node)[2]
+        depth, _, node, indent = self._walk_indented(path)
+        return node is not None and depth == len(path) and self._mapping(node, indent)[2]
 
 
 class _TooLarge(Exception):
@@ -688,7 +494,7 @@ class _Converter:
         tag, text = node.tag, node.value
         try:
             if tag in _STR_LIKE:
-                return text if _is_text(node) else Decimal(text)
+                return text if _is_text(node, self.locator.explicit_tag(node)) else Decimal(text)
             if tag == _NULL:
                 return None
             if tag == _BOOL:
@@ -719,7 +525,7 @@ class _Converter:
                     return datetime.date(*map(int, match.groups()))
                 except ValueError:
                     pass
-            elif _is_text(node):
+            elif _is_text(node, self.locator.explicit_tag(node)):
                 return text
             self.report("invalid-date", f"invalid date `{text}`", node)
             return None
@@ -760,8 +566,46 @@ def _syntax_diagnostic(error: yaml.YAMLError, locator: Locator) -> Diagnostic:
     return Diagnostic("yaml-syntax", message[:1].lower() + message[1:], span, help=help if isinstance(error, yaml.MarkedYAMLError) else None)
 
 
+def _compose(loader: yaml.SafeLoader | yaml.CSafeLoader, locator: Locator) -> tuple[Node | None, list[Diagnostic]]:
+    """The first document's node tree, with a diagnostic if a second document follows."""
+    diagnostics: list[Diagnostic] = []
+    root: Node | None = None
+    try:
+        if loader.check_node():
+            root = loader.get_node()
+            if loader.check_node():
+                event = loader.peek_event()
+                diagnostics.append(Diagnostic(
+                    "yaml-multiple-documents", "found a second yaml document; only one is allowed",
+                    locator.index_span(event.start_mark.index, event.end_mark.index)))
+    finally:
+        loader.dispose()
+    return root, diagnostics
+
+
+def _compose_pure(text: str, locator: Locator) -> tuple[Node | None, list[Diagnostic], bool]:
+    """_compose with PyYAML's pure-Python loader, turning its errors into diagnostics (and True: refused)."""
+    loader: yaml.SafeLoader | None = None
+    try:
+        loader = yaml.SafeLoader(text)
+        return (*_compose(loader, locator), False)
+    except yaml.YAMLError as error:
+        return None, [_syntax_diagnostic(error, locator)], True
+    except RecursionError:
+        return None, [Diagnostic("yaml-too-deep", "the document is nested too deeply", locator.index_span(0, 1))], True
+    except (ValueError, OverflowError, IndexError, TypeError):
+        # PyYAML leaks these for a few inputs, e.g. "\U00110000" (chr out of range).
+        index = loader.get_mark().index if loader is not None else 0
+        return None, [Diagnostic("yaml-syntax", "invalid character or escape sequence",
+                                 locator.index_span(index, index + 1))], True
+
+
 def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[object, Locator, list[Diagnostic]]:
     """Parse one YAML document safely into plain values, a Locator and diagnostics.
+
+    libyaml composes a well-formed document; one it refuses, or one with a byte
+    order mark (which libyaml's marks do not count), goes to PyYAML's own
+    pure-Python loader, whose messages the diagnostics repeat.
 
     Never raises for bad input: on a fatal problem (syntax, too large, too
     deep) the value is None and the diagnostics say why. An empty document
@@ -770,33 +614,26 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
     if max_nodes is None:
         from .limits import LIMITS
         max_nodes = LIMITS.yaml_nodes
-    locator = Locator(file, text)
-    diagnostics: list[Diagnostic] = []
-    root: Node | None = None
-    loader: _Loader | None = None
-    try:
-        loader = _Loader(text)
+    # libyaml's marks do not count a leading byte order mark; columns do not either, so the text after it
+    # has the same lines and columns
+    body = text[1:] if text.startswith("\ufeff") else text
+    locator = None
+    if "\ufeff" not in body:
         try:
-            if loader.check_node():
-                root = loader.get_node()
-                if loader.check_node():
-                    event = loader.peek_event()
-                    diagnostics.append(Diagnostic(
-                        "yaml-multiple-documents", "found a second yaml document; only one is allowed",
-                        locator.index_span(event.start_mark.index, event.end_mark.index)))
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as error:
-        return None, locator, [*diagnostics, _syntax_diagnostic(error, locator)]
-    except RecursionError:
-        return None, locator, [Diagnostic(
-            "yaml-too-deep", "the document is nested too deeply", Span(file, 1, 1, 1, 2))]
-    except (ValueError, OverflowError, IndexError, TypeError):
-        # PyYAML leaks these for a few inputs, e.g. "\U00110000" (chr out of range).
-        index = loader.get_mark().index if loader is not None else 0
-        return None, locator, [*diagnostics, Diagnostic(
-            "yaml-syntax", "invalid character or escape sequence", locator.index_span(index, index + 1))]
-    locator = Locator(file, text, root, loader.scalar_tokens)
+            root, diagnostics = _compose(yaml.CSafeLoader(body), Locator(file, body))
+        except (yaml.YAMLError, ValueError, RecursionError):
+            pass
+        else:
+            locator = Locator(file, body, root)
+            if diagnostics or not locator._survey():  # a second document, or marks that differ
+                locator = None
+    if locator is None:
+        locator = Locator(file, text)
+        root, diagnostics, refused = _compose_pure(text, locator)
+        if refused:
+            return None, locator, diagnostics
+        locator = Locator(file, text, root)
+        locator._survey()
     if root is None:
         return None, locator, diagnostics
     converter = _Converter(locator, max_nodes)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable
 
 from .facts import NUMBER_FORM, number_form_help
 from .labels import fill_labels
 from .engine import Evaluation, PolicySet
-from .loader import parse_iso_date
 from .safetext import printable
+from .sources import parse_iso_date
 
 __all__ = ["Interview", "STOP", "dump_facts"]
 
@@ -65,7 +65,6 @@ class Interview:
         self.read, self.say, self.describe = read, say, describe
         self.shown: set[tuple[str, str]] = set()
         self.skipped: set[str] = set()  # facts the person does not know: not asked again
-        self.asked = 0
 
     # ---- the loop
     def evaluate(self, trace: bool = False) -> Evaluation:
@@ -131,7 +130,6 @@ class Interview:
             self.skipped.add(m.name)
             self.say("  (not known: skipped)")
             return
-        self.asked += 1
         target = self.raw
         for p in parts[:-1]:
             target = target[p]

@@ -22,10 +22,11 @@ from .labels import fill_labels
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import PolicySet
 from .facts import read_facts_text
-from .loader import parse_iso_date, read_source
+from .sources import parse_iso_date, read_source
 from .render import to_json
 
-__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch"]
+__all__ = ["Record", "JsonlFile", "WorkerFailure", "batch_kind", "read_records", "evaluate_record", "Summary", "run_batch",
+           "forking", "in_workers"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
@@ -563,17 +564,14 @@ def run_batch(pset: PolicySet, records: Iterable[Record], out, *, as_of, selecti
                 progress(summary.cases)
         out.flush()
         return summary
-    import multiprocessing as mp
-    forking = "fork" in mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if forking else None)
-    if forking:  # the workers inherit the compiled set instead of loading it again
+    if forking():  # the workers inherit the compiled set instead of loading it again
         _worker.update(pset=pset, as_of=as_of, selection=selection, explain=explain)
         init, initargs = None, ()
     else:
         init, initargs = _init_worker, worker_args
     out.flush()  # nothing buffered is copied into the workers
     blocks = records.ranges(skip) if isinstance(records, JsonlFile) else _blocks(todo())
-    for text, counts in _in_workers(blocks, jobs, ctx, init, initargs):
+    for text, counts in in_workers(_work_block, blocks, jobs, init, initargs):
         out.write(text)
         summary.merge(counts)
         if progress is not None:
@@ -586,94 +584,73 @@ class WorkerFailure(Exception):
     """A worker process failed (a bug) or stopped (killed): the batch stops; the lines written are complete."""
 
 
-_STOPPED = "a worker process stopped before finishing its cases"  # its pipe closed: killed, or out of memory
+_STOPPED = "a worker process stopped before finishing its cases"  # killed, or out of memory
 
 
-def _in_workers(blocks: Iterator[tuple], jobs: int, ctx, init, initargs) -> Iterator[tuple[str, Summary]]:
-    """The results of `_work_block` for each block, in order, from `jobs` worker processes.
+def forking() -> bool:
+    """Whether worker processes are forked, and so inherit what the reading process has set up
+    (the compiled policy sets); elsewhere `in_workers` runs an `init` in each worker."""
+    import multiprocessing as mp
+    return "fork" in mp.get_all_start_methods()
 
-    Each worker has its own pipe and is given a new block as it returns one, two at a time so that it
-    never waits for the reading process; at most 2 * jobs + 2 blocks are out at once, so memory stays
-    bounded even when one worker is slow. (multiprocessing.Pool costs the reading process about a
-    third of a CPU for the same work, polling while results arrive; and it hangs when a worker dies.)
+
+def in_workers(work, blocks: Iterable, jobs: int, init=None, initargs: tuple = ()) -> Iterator:
+    """`work(block)` for each block, in order, from a pool of `jobs` worker processes (`work` and `init`
+    are module-level functions; `init(*initargs)` runs once in each worker where they are not forked).
+
+    At most 2 * jobs + 2 blocks are out at once, so memory stays bounded even when one worker is slow.
+    A worker ignores Ctrl-C (the reading process reports it) and ends when the reading process is gone.
+    A bug in `work` or a killed worker stops the run with WorkerFailure.
     """
-    from multiprocessing.connection import wait
-    workers, given = [], {}  # given: connection -> indexes of the blocks it is working on, oldest first
-    results: dict[int, tuple] = {}
-    blocks = iter(blocks)
-    sent = done = 0
+    import multiprocessing as mp
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
     limit = 2 * jobs + 2
+    ctx = mp.get_context("fork" if forking() else None)
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(), init, initargs))
+    pending: deque = deque()
     try:
-        for _ in range(jobs):
-            here, there = ctx.Pipe()
-            others = [here, *given] if ctx.get_start_method() == "fork" else []  # ends a forked worker inherits
-            proc = ctx.Process(target=_worker_loop, args=(there, others, init, initargs), daemon=True)
-            proc.start()
-            there.close()
-            workers.append(proc)
-            given[here] = []
-
-        def hand_out():
-            nonlocal sent
-            for conn, work in given.items():
-                while len(work) < 2 and sent - done < limit:
-                    block = next(blocks, None)
-                    if block is None:
-                        return
-                    try:
-                        conn.send(block)
-                    except OSError:
-                        raise WorkerFailure(_STOPPED) from None
-                    work.append(sent)
-                    sent += 1
-
-        hand_out()
-        while done < sent:
-            for conn in wait([conn for conn, work in given.items() if work]):
-                try:
-                    kind, payload = conn.recv()
-                except (EOFError, OSError):  # its end of the pipe closed: killed, or out of memory
-                    raise WorkerFailure(_STOPPED) from None
-                if kind == "failed":
-                    raise WorkerFailure(f"a worker process failed: {payload}")
-                results[given[conn].pop(0)] = payload
-            while done in results:
-                yield results.pop(done)
-                done += 1
-            hand_out()
+        for block in blocks:
+            pending.append(pool.submit(_pool_call, work, block))
+            if len(pending) >= limit:
+                yield _block_result(pending.popleft())
+        while pending:
+            yield _block_result(pending.popleft())
+    except BrokenProcessPool:
+        raise WorkerFailure(_STOPPED) from None
     finally:
-        for conn in given:
-            try:
-                conn.send(None)
-            except OSError:
-                pass
-            conn.close()
-        for proc in workers:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
+        pool.shutdown(wait=not pending, cancel_futures=True)
 
 
-def _worker_loop(conn, others, init, initargs):
-    """A worker process: evaluate the blocks it is given until told to stop (None) or its reader is gone.
+def _block_result(future):
+    kind, payload = future.result()
+    if kind == "failed":
+        raise WorkerFailure(f"a worker process failed: {payload}")
+    return payload
 
-    `others` are the reading process's ends of the pipes, which a forked worker inherits: closed, so that
-    when the reading process dies (even killed) this worker's pipe breaks and it exits."""
-    for end in others:
-        end.close()
+
+def _pool_call(work, block) -> tuple[str, Any]:
+    """`work(block)` in a worker; a bug comes back as its message (an exception may not survive pickling)."""
     try:
-        if init is not None:
-            init(*initargs)
-        while True:
-            try:
-                block = conn.recv()
-            except EOFError:
-                return
-            if block is None:
-                return
-            try:
-                conn.send(("done", _work_block(block)))
-            except Exception as e:  # noqa: BLE001 - a bug: the reading process reports it
-                conn.send(("failed", f"{type(e).__name__}: {e}"))
-    except (KeyboardInterrupt, BrokenPipeError):
-        return  # interrupted, or the reading process has gone: it reports what happened
+        return "done", work(block)
+    except Exception as e:  # noqa: BLE001 - a bug: the reading process reports it
+        return "failed", f"{type(e).__name__}: {e}"
+
+
+def _start_worker(parent: int, init, initargs) -> None:
+    """A worker leaves Ctrl-C to the reading process, and ends as soon as that process is gone (even
+    killed, when nothing else would tell it); `init` loads the policy set where workers are not forked."""
+    import signal
+    import threading
+    import time
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    if init is not None:
+        init(*initargs)

@@ -67,6 +67,7 @@ class _Checker:
                 continue
             self.policies[p.id] = p
         self.shared = shared
+        self._shared_by_folder: dict[Path, list[SharedInputs]] | None = None  # see _visible_inputs
         for s in shared:
             for name, decl in s.inputs.items():
                 if name in RESERVED:
@@ -98,17 +99,19 @@ class _Checker:
         self.used_shared: set[int] = set()
         self.used_params: set[tuple[str, str]] = set()
         self.binder_envs: dict[int, _Env] = {}
-        self.chain_reported = False
         self.deps: dict[tuple, set[tuple]] = {}  # rule or outcome -> the rules and outcomes it reads
 
     def _visible_inputs(self, p: Policy) -> dict[str, InputDecl]:
-        """The shared inputs of the policy's directory and its parents, then its own."""
+        """The shared inputs of the policy's directory and its parents (outermost first), then its own."""
+        if self._shared_by_folder is None:
+            self._shared_by_folder = {}
+            for s in self.shared:
+                self._shared_by_folder.setdefault(Path(s.file).resolve().parent, []).append(s)
         here = Path(p.file).resolve().parent
         table: dict[str, InputDecl] = {}
-        for s in sorted(self.shared, key=lambda s: len(Path(s.file).resolve().parent.parts)):
-            d = Path(s.file).resolve().parent
-            if d == here or d in here.parents:
-                for name, decl in s.inputs.items():
+        for folder in (*reversed(here.parents), here):
+            for s in self._shared_by_folder.get(folder, ()):
+                for decl in s.inputs.values():
                     self._merge_input(table, decl)
         for decl in p.inputs.values():
             self._merge_input(table, decl)

@@ -14,12 +14,47 @@ from .limits import LIMITS
 from .engine import load
 from .facts import read_facts_file, read_facts_text, read_stdin
 from .labels import fill_labels
-from .loader import parse_iso_date
 from .safetext import printable
+from .sources import parse_iso_date
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
                      render_evaluation_text, to_json, use_color)
 
-EXIT_OK, EXIT_FINDING, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDING, EXIT_TROUBLE = 0, 1, 2
+
+
+class Finding(click.ClickException):
+    """Exit code 1: a finding. Its message, if any, is shown as `policy: message`; without one, the
+    diagnostics or lines already written say what was found."""
+
+    exit_code = EXIT_FINDING
+
+    def __init__(self, message: str = ""):
+        super().__init__(message)
+
+    def show(self, file=None) -> None:
+        if self.message:
+            click.echo(f"policy: {self.message}", err=True)
+
+
+class Trouble(Finding):
+    """Exit code 2 where a command keeps 1 for what it found (`policy diff`: decisions differ): what it
+    compares cannot be read, or its report cannot be written. Shown as `policy: message`."""
+
+    exit_code = EXIT_TROUBLE
+
+
+class CannotWrite(Finding):
+    """A file or folder the command was asked to write cannot be written (exit code 1, or `exit_code`)."""
+
+    def __init__(self, path: str, error: OSError, into: bool = False, exit_code: int = EXIT_FINDING):
+        super().__init__(f"cannot write {'to ' if into else ''}`{printable(str(path))}`: "
+                         f"{(error.strerror or 'error').lower()}")
+        self.exit_code = exit_code
+
+
+def _done(failed: bool = False):
+    """End the command: exit code 1 when something was found, else 0."""
+    raise click.exceptions.Exit(EXIT_FINDING if failed else EXIT_OK)
 
 # The end of each command's --help: its exit codes and how dates are written (docs/cli.md shows the same).
 _DATES = "Dates are written YYYY-MM-DD, e.g. 2024-06-01"
@@ -117,7 +152,7 @@ def validate(paths, fmt, strict, follow_outside):
             n = sum(1 for d in diags if not d.is_error)
             click.echo(f"--strict: {'this warning fails' if n == 1 else f'these {n} warnings fail'} the run: "
                        + ", ".join(strict_codes), err=True)
-    sys.exit(EXIT_FINDING if failed else EXIT_OK)
+    _done(failed)
 
 
 @cli.command("eval", epilog=_epilog("eval"))
@@ -167,19 +202,18 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
         _emit_diagnostics([d for d in diags if d.is_error] or [
             Diagnostic("facts-unreadable", "cannot read the facts", Span.point(facts_path, 1, 1))],
             "json" if fmt == "json" else "text", sources)
-        sys.exit(EXIT_FINDING)
+        raise Finding()
     facts, diags = pset.check_facts(raw, locator, "<stdin>" if facts_path == "-" else facts_path)
     if has_errors(diags):
         _emit_diagnostics(diags, "json" if fmt == "json" else "text", sources)
-        sys.exit(EXIT_FINDING)
+        raise Finding()
     evaluation = pset.evaluate(facts, as_of, selection, trace=True)
     fill_labels(evaluation, pset)
     if fmt == "json":
         click.echo(to_json(evaluation.to_dict(trace=True)))
     else:
         click.echo(render_evaluation_text(evaluation, explain=explain, color=use_color(sys.stdout)), nl=False)
-    failed = any(r.status == "error" or any(d.is_error for d in r.diagnostics) for r in evaluation.results)
-    sys.exit(EXIT_FINDING if failed else EXIT_OK)
+    _done(any(r.status == "error" or any(d.is_error for d in r.diagnostics) for r in evaluation.results))
 
 
 @cli.command(epilog=_epilog("ask"))
@@ -204,11 +238,11 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path, follow_ou
         raw_in, locator, diags = read_facts_file(facts_path)
         if raw_in is None or has_errors(diags):
             _emit_diagnostics([d for d in diags if d.is_error], "text", sources)
-            sys.exit(EXIT_FINDING)
+            raise Finding()
         _, diags = pset.check_facts(raw_in, locator, facts_path)
         if has_errors(diags):
             _emit_diagnostics(diags, "text", sources)
-            sys.exit(EXIT_FINDING)
+            raise Finding()
         raw = raw_in if isinstance(raw_in, dict) else {}
     color = use_color(sys.stdout)
 
@@ -226,14 +260,14 @@ def ask(policies, facts_path, as_of, outcomes, params_path, save_path, follow_ou
     except KeyboardInterrupt:
         _save_answers(interview, save_path)
         click.echo("\ninterrupted" + ("; the answers so far are saved" if save_path else ""), err=True)
-        sys.exit(130)
+        raise click.exceptions.Exit(130) from None
     final = interview.evaluate(trace=True)
     click.echo("")
     click.echo(render_evaluation_text(final, explain=False, color=color), nl=False)
     if save_path:
         _save_answers(interview, save_path)
         click.echo(f"facts saved to {printable(save_path)}", err=True)
-    sys.exit(EXIT_OK)
+    _done()
 
 
 def _save_answers(interview, save_path):
@@ -244,8 +278,7 @@ def _save_answers(interview, save_path):
         with open(save_path, "w", encoding="utf-8") as fh:
             fh.write(dump_facts(interview.raw))
     except OSError as e:
-        click.echo(f"policy: cannot write `{printable(save_path)}`: {(e.strerror or 'error').lower()}", err=True)
-        sys.exit(EXIT_FINDING)
+        raise CannotWrite(save_path, e) from None
 
 
 @cli.command(epilog=_epilog("docs"))
@@ -265,20 +298,18 @@ def docs(policies, out_dir, check, follow_outside):
                  if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
         for name in stale:
             click.echo(printable(f"{out / name}: stale; run `policy docs {' '.join(policies)} --out {out_dir}`"), err=True)
-        sys.exit(EXIT_FINDING if stale else EXIT_OK)
+        _done(bool(stale))
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in pages.items():
             _write_page(out / name, text)
     except OSError as e:
-        where = printable(e.filename if isinstance(e.filename, str) else out_dir)
+        where = e.filename if isinstance(e.filename, str) else out_dir
         if e.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link planted where a page goes
-            click.echo(f"policy: `{where}` is a symbolic link; pages are not written through links", err=True)
-        else:
-            click.echo(f"policy: cannot write to `{where}`: {(e.strerror or 'error').lower()}", err=True)
-        sys.exit(EXIT_FINDING)
+            raise Finding(f"`{printable(where)}` is a symbolic link; pages are not written through links") from None
+        raise CannotWrite(where, e, into=True) from None
     click.echo(f"wrote {len(pages)} pages to {out_dir}", err=True)
-    sys.exit(EXIT_OK)
+    _done()
 
 
 def _write_page(path: Path, text: str):
@@ -294,7 +325,7 @@ def _load_for_cases(policies, params_path, outcomes, fmt, follow_outside=False):
     result = load(policies, follow_outside)
     if not result.ok:
         _emit_diagnostics([d for d in result.diagnostics if d.is_error], "json" if fmt == "json" else "text", sources)
-        sys.exit(EXIT_FINDING)
+        raise Finding()
     pset = result.policy_set
     if params_path is not None:
         raw_params, params_loc, diags = read_facts_file(params_path)
@@ -302,7 +333,7 @@ def _load_for_cases(policies, params_path, outcomes, fmt, follow_outside=False):
             pset, diags = pset.with_params(raw_params, params_loc, params_path)
         if has_errors(diags):
             _emit_diagnostics([d for d in diags if d.is_error], "json" if fmt == "json" else "text", sources)
-            sys.exit(EXIT_FINDING)
+            raise Finding()
     selection = None
     if outcomes:
         selection, unknown = pset.select(outcomes)
@@ -334,8 +365,7 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
         except RunFileError as e:
             raise click.UsageError(printable(str(e))) from None
         except OSError as e:
-            click.echo(f"policy: cannot write `{printable(out_path)}`: {(e.strerror or 'error').lower()}", err=True)
-            sys.exit(EXIT_FINDING)
+            raise CannotWrite(out_path, e) from None
     else:
         out = StdOut(sys.stdout)
     skip = kept.count if kept else 0
@@ -352,22 +382,19 @@ def _eval_batch(pset, facts_path, kind, as_of, selection, explain, out_path, job
         finally:
             out.close()
     except OutputError as e:
-        click.echo(f"policy: {printable(str(e))}", err=True)
-        sys.exit(EXIT_FINDING)
+        raise Finding(printable(str(e))) from None
     except OSError as e:
-        click.echo(f"policy: cannot read `{printable(facts_path)}`: {(e.strerror or 'error').lower()}", err=True)
-        sys.exit(EXIT_FINDING)
+        raise Finding(f"cannot read `{printable(facts_path)}`: {(e.strerror or 'error').lower()}") from None
     except WorkerFailure as e:
         resume_hint = "; the result lines written are complete: --resume carries on from them" if out_path else ""
-        click.echo(f"policy: {e}{resume_hint}", err=True)
-        sys.exit(EXIT_FINDING)
+        raise Finding(f"{e}{resume_hint}") from None
     if skip:  # the summary covers the whole file: the lines kept count too
         click.echo(f"resumed after {skip} cases already in {printable(out_path)}; {summary.cases} evaluated now",
                    err=True)
         kept.summary.merge(summary)
         summary = kept.summary
     click.echo(summary.render(), err=True)
-    sys.exit(EXIT_FINDING if summary.bad else EXIT_OK)
+    _done(bool(summary.bad))
 
 
 @cli.command("diff", epilog=_epilog("diff"))
@@ -406,8 +433,7 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
             try:
                 old_path = D.files_at_revision(policies[0], against, tmp)
             except D.GitFailure as e:
-                click.echo(printable(f"policy: cannot read `{policies[0]}` at `{against}`: {e}"), err=True)
-                sys.exit(EXIT_USAGE)
+                raise Trouble(printable(f"cannot read `{policies[0]}` at `{against}`: {e}")) from None
             paths = ([old_path], [policies[0]])
             names = (f"{against}:{policies[0]}", policies[0])
         else:
@@ -416,9 +442,8 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
         for side, p, name in zip(("old", "new"), paths, names):
             try:
                 sets.append(_load_for_cases(p, params_path, (), fmt, follow_outside))
-            except SystemExit:  # the diagnostics are out; unreadable policies are trouble, not a finding
-                click.echo(printable(f"policy: the {side} version (`{name}`) cannot be loaded"), err=True)
-                sys.exit(EXIT_USAGE)
+            except Finding:  # the diagnostics are out; unreadable policies are trouble, not a finding
+                raise Trouble(printable(f"the {side} version (`{name}`) cannot be loaded")) from None
         (old, _, _), (new, _, _) = sets
         if outcomes:
             unknown = [s for s in outcomes if s in old.select([s])[1] and s in new.select([s])[1]]
@@ -433,11 +458,9 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
                 impact = D.run_impact(old, new, records, as_of=as_of, selectors=outcomes, jobs=jobs,
                                       load_args=(paths[0], paths[1], params_path, as_of, list(outcomes)))
             except OSError as e:
-                click.echo(f"policy: cannot read `{printable(facts_path)}`: {(e.strerror or 'error').lower()}", err=True)
-                sys.exit(EXIT_USAGE)
+                raise Trouble(f"cannot read `{printable(facts_path)}`: {(e.strerror or 'error').lower()}") from None
             except WorkerFailure as e:
-                click.echo(f"policy: {printable(str(e))}", err=True)
-                sys.exit(EXIT_USAGE)
+                raise Trouble(printable(str(e))) from None
         doc = D.diff_document(names[0], names[1], old, new, as_of=as_of, caseload=facts_path, impact=impact,
                               selectors=outcomes)
     text = to_json(doc) + "\n" if fmt == "json" else D.render_markdown(doc) if fmt == "markdown" else D.render_text(doc)
@@ -446,11 +469,10 @@ def diff_(policies, against, facts_path, as_of, params_path, outcomes, fmt, out_
             with open(out_path, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as e:
-            click.echo(f"policy: cannot write `{printable(out_path)}`: {(e.strerror or 'error').lower()}", err=True)
-            sys.exit(EXIT_USAGE)
+            raise CannotWrite(out_path, e, exit_code=EXIT_TROUBLE) from None
     else:
         click.echo(text, nl=False)
-    sys.exit(EXIT_FINDING if doc["decisions_differ"] else EXIT_OK)
+    _done(doc["decisions_differ"])
 
 
 @cli.command("test", epilog=_epilog("test"))
@@ -484,9 +506,8 @@ def test_(paths, junit_path, coverage, min_coverage, follow_outside):
             with open(junit_path, "w", encoding="utf-8") as fh:
                 fh.write(render_junit(run))
         except OSError as e:
-            click.echo(f"policy: cannot write `{printable(junit_path)}`: {(e.strerror or 'error').lower()}", err=True)
-            sys.exit(EXIT_FINDING)
-    sys.exit(EXIT_FINDING if failed else EXIT_OK)
+            raise CannotWrite(junit_path, e) from None
+    _done(failed)
 
 
 def main():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Span", "Diagnostic", "DiagnosticError", "has_errors", "sort_diagnostics", "cap_per_file"]
+__all__ = ["Span", "Diagnostic", "has_errors", "sort_diagnostics", "cap_per_file"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +54,6 @@ class Diagnostic:
         if self.help:
             d["help"] = self.help
         return d
-
-
-class DiagnosticError(Exception):
-    """Raised by library code when it cannot go on; carries the diagnostics."""
-
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = list(diagnostics)
-        super().__init__("; ".join(d.message for d in self.diagnostics))
 
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:

@@ -10,17 +10,16 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import subprocess
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from . import syntax as A
-from .batch import Record, WorkerFailure, evaluate_record
+from .batch import Record, evaluate_record, forking, in_workers
 from .engine import STATUSES, PolicySet
 from .evaluation.errors import COMPARE, EvalFailure
 from .evaluation.reference import Reference
-from .loader import INPUTS_FILES
+from .discovery import INPUTS_FILES
 from .printer import format_value, to_text
 from .safetext import printable
 from .values import DECIMAL_CONTEXT, Duration, Unknown, add_duration
@@ -623,14 +622,7 @@ class _Diff:
 _worker: dict = {}
 
 
-def _ignore_interrupt():
-    """In a worker: Ctrl-C is for the main process, which stops the workers and reports it."""
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _init_worker(load_args):
-    _ignore_interrupt()
     from .engine import load
     from .facts import read_facts_file
     old_paths, new_paths, params_path, as_of, selectors = load_args
@@ -666,30 +658,14 @@ def run_impact(old: PolicySet, new: PolicySet, records: Iterable[Record], *, as_
     diff = _Diff(old, new, as_of, tuple(selectors))
     if jobs <= 1:
         return diff.block(records)
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    if "fork" in mp.get_all_start_methods():  # the workers inherit both compiled sets
+    if forking():  # the workers inherit both compiled sets
         _worker["diff"] = diff
-        pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_ignore_interrupt)
+        init, initargs = None, ()
     else:
-        pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(load_args,))
+        init, initargs = _init_worker, (load_args,)
     total = Impact()
-    pending: deque = deque()
-    from concurrent.futures.process import BrokenProcessPool
-    try:
-        with pool:
-            for block in _blocks(records):
-                pending.append(pool.submit(_work, block))
-                if len(pending) >= 2 * jobs + 2:
-                    total.merge(pending.popleft().result())
-            while pending:
-                total.merge(pending.popleft().result())
-    except BrokenProcessPool:
-        raise WorkerFailure("a worker process stopped before finishing its cases") from None
-    except KeyboardInterrupt:
-        for f in pending:
-            f.cancel()
-        raise
+    for imp in in_workers(_work, _blocks(records), jobs, init, initargs):
+        total.merge(imp)
     return total
 
 

@@ -17,8 +17,9 @@ from .printer import to_text
 from .typesys import BOOL
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .facts import check_facts
+from .discovery import discover
 from .labels import filler
-from .loader import discover, load_files
+from .loader import load_files
 from .model import Policy
 from .params import apply_overrides, default_tables
 from .values import Unknown

@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import re
+import weakref
+from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
 from ._yaml import Locator, load_yaml
 from .diagnostics import Diagnostic, Span
-from .loader import decode_text, nesting_problem, parse_iso_date, read_source
+from .sources import decode_text, nesting_problem, parse_iso_date, read_source
 from .limits import LIMITS
 from .model import InputDecl
 from .typesys import BOOL, DATE, NUMBER, STRING, ListT, Nullable, RecordT, Type, describe
@@ -110,16 +112,37 @@ class _FactChecker:
         return self.diags
 
 
-def _checker(t: Type, spec: Any):
-    """The check of one declared type, built once per declaration and kept (compile once, check many)."""
-    key = (t, repr(spec))
-    fn = _CHECKERS.get(key)
-    if fn is None:
-        fn = _CHECKERS[key] = _build_checker(t, spec)
-    return fn
+class _Checkers:
+    """The check of each declared type, built once and kept (compile once, check many).
+
+    By declaration, for as long as the declaration lives; by type and spec as
+    written, the most recent `size` of them, so that declarations alike share one.
+    """
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self.by_decl: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.by_spec: OrderedDict = OrderedDict()
+
+    def of_decl(self, decl: InputDecl):
+        fn = self.by_decl.get(decl)
+        if fn is None:
+            fn = self.by_decl[decl] = self.of_type(decl.type, decl.spec)
+        return fn
+
+    def of_type(self, t: Type, spec: Any):
+        key = (t, repr(spec))
+        fn = self.by_spec.get(key)
+        if fn is None:
+            fn = self.by_spec[key] = _build_checker(t, spec)
+            if len(self.by_spec) > self.size:
+                self.by_spec.popitem(last=False)
+        else:
+            self.by_spec.move_to_end(key)
+        return fn
 
 
-_CHECKERS: dict = {}
+_CHECKERS = _Checkers()
 
 
 # How a number is written, in a facts file and in `policy ask` alike: digits, with an optional sign, decimal
@@ -225,7 +248,7 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
             return _fail(fc, path, t_inner, v)
         return date
     if isinstance(t_inner, ListT):
-        item = _checker(t_inner.item, full.get("items") if full else None)
+        item = _CHECKERS.of_type(t_inner.item, full.get("items") if full else None)
 
         def list_(v, path, fc):
             if type(v) is not list:
@@ -238,7 +261,7 @@ def _build_inner(t_inner: Type, spec: Any, full: dict | None):
         return list_
     if isinstance(t_inner, RecordT):
         field_specs = (full.get("fields") if full else spec) or {}
-        fields = {n: _checker(ft, field_specs.get(n) if isinstance(field_specs, dict) else None)
+        fields = {n: _CHECKERS.of_type(ft, field_specs.get(n) if isinstance(field_specs, dict) else None)
                   for n, ft in t_inner.fields}
         names = list(fields)
 
@@ -315,10 +338,7 @@ def check_facts(raw: Any, inputs: dict[str, InputDecl], loc: Locator | None = No
             fc.err("input-conflict", f"fact `{name}` is declared with different types by the policy sets loaded",
                    (name,), help="evaluate one policy set at a time", key=True)
             continue
-        check = decl.__dict__.get("_check")
-        if check is None:
-            check = decl.__dict__["_check"] = _checker(decl.type, decl.spec)
-        cv = check(v, (name,), fc)
+        cv = _CHECKERS.of_decl(decl)(v, (name,), fc)
         if cv is not _BAD:
             facts[name] = cv
     return facts, fc.finish()

@@ -8,7 +8,8 @@ from typing import Any
 
 from .evaluation.errors import EvalFailure
 from .diagnostics import Diagnostic, Span
-from .loader import parse_iso_date, type_of_value
+from .loader import type_of_value
+from .sources import parse_iso_date
 from .model import ParamDecl, Policy
 from .units import unit_problem
 from .typesys import NUMBER, ListT, describe

@@ -203,12 +203,6 @@ def _operand(o: dict) -> str:
     return format_value(v) if isinstance(v, str) else _num(v)  # strings quoted: `"unknown"` is not `unknown`
 
 
-def _value(ev: dict) -> str:
-    if ev.get("status") == "unknown":
-        return "unknown"
-    return "null" if ev.get("value") is None else _num(ev["value"])
-
-
 _NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "≠", "!=": "=", "in": "not in", "not in": "in"}
 _OPS = {"*": "x", "/": "/", "+": "+", "-": "-"}
 

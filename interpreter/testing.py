@@ -13,7 +13,8 @@ from typing import Any, Iterable
 from ._yaml import load_yaml
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import LoadResult, OutcomeResult, PolicySet, load
-from .loader import read_source, schema_check
+from .schemacheck import schema_check
+from .sources import read_source
 from .printer import format_value
 from .trees import inside, outside_tree, split_outside
 

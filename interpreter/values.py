@@ -11,7 +11,7 @@ from .limits import LIMITS
 
 __all__ = [
     "MAX_DIGITS", "MAX_EXPONENT", "number_problem", "Duration", "Unknown", "Record", "DECIMAL_CONTEXT", "add_duration",
-    "whole_years_between", "whole_months_between", "is_unknown", "merge_unknown", "DIGITS_CONTEXT",
+    "whole_years_between", "whole_months_between", "DIGITS_CONTEXT",
 ]
 
 # Exact decimal arithmetic: 34 significant digits (IEEE decimal128) and every
@@ -93,18 +93,6 @@ class Unknown:
 
     def __hash__(self):
         return hash((self.facts, self.params))
-
-
-def is_unknown(v) -> bool:
-    return type(v) is Unknown
-
-
-def merge_unknown(*values) -> Unknown:
-    out = Unknown()
-    for v in values:
-        if type(v) is Unknown:
-            out = out | v
-    return out
 
 
 class Record(dict):

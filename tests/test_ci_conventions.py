@@ -58,3 +58,12 @@ def test_strict_names_the_warnings_that_failed_the_run(runner, tmp_path):
     r = runner.invoke(cli, ["validate", str(p), "--strict", "--format", "json"])
     assert r.stdout.endswith('"ok": false, "failed_by": ["unused-input", "unused-parameter", "label-number"]}\n')
     assert runner.invoke(cli, ["validate", str(p)]).exit_code == 0
+
+
+def test_every_package_of_the_interpreter_is_installed():
+    """`pip install .` ships the packages pyproject.toml lists: each folder of modules must be one of them."""
+    import re
+    line = re.search(r"^packages = \[(.*)\]$", (ROOT / "pyproject.toml").read_text(), re.M)[1]
+    listed = set(re.findall(r'"([\w.]+)"', line))
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "interpreter").rglob("__init__.py")}
+    assert found <= listed

@@ -1,4 +1,4 @@
-"""The quick schema check (interpreter/loader.py, _QuickCheck) never calls a document valid that jsonschema rejects.
+"""The quick schema check (interpreter/_quick_schema.py) never calls a document valid that jsonschema rejects.
 
 schema_check first asks _quickly_valid whether a document certainly has no schema errors; only when it is
 not certain (unsure, or the document is invalid) does jsonschema run and give the diagnostics. So:
@@ -26,7 +26,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from interpreter import loader as L
+from interpreter import _quick_schema as Q
+from interpreter import schemacheck as S
+from interpreter.discovery import INPUTS_FILES
 from interpreter._yaml import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +38,7 @@ SCHEMA_DIR = ROOT / "schema"
 def schema_for(path: Path) -> str:
     if path.name.endswith((".test.yaml", ".test.yml")):
         return "test.schema.json"
-    if path.name in L.INPUTS_FILES:
+    if path.name in INPUTS_FILES:
         return "inputs.schema.json"
     return "policy.schema.json"
 
@@ -61,8 +63,8 @@ SHIPPED = _shipped()
 
 def answers(schema: str, doc) -> tuple[bool, list]:
     """The quick check's answer (True: certainly valid) and jsonschema's errors, for a loaded document."""
-    instance = L._dates_as_text(doc)
-    return L._quickly_valid(schema, instance), list(L._validator(schema).iter_errors(instance))
+    instance = S._dates_as_text(doc)
+    return S._quickly_valid(schema, instance), list(S._validator(schema).iter_errors(instance))
 
 
 def describe(errors) -> str:
@@ -73,7 +75,7 @@ def describe(errors) -> str:
 
 def _vocabulary():
     names, words = set(), set()
-    for name in L._SCHEMA_FILES:
+    for name in S._SCHEMA_FILES:
         stack = [json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))]
         while stack:
             x = stack.pop()
@@ -211,9 +213,9 @@ def test_mutated_documents_hypothesis(data):
 
 def test_schema_check_is_the_same_without_the_quick_check(monkeypatch):
     cases = [(s, w, d, loc) for s, w, d, loc in SHIPPED] + list(seeded_mutants(400, seed=2))
-    quick_results = [L.schema_check(doc, loc, where, schema) for schema, where, doc, loc in cases]
-    monkeypatch.setattr(L, "_quickly_valid", lambda schema, instance: False)
-    assert [L.schema_check(doc, loc, where, schema) for schema, where, doc, loc in cases] == quick_results
+    quick_results = [S.schema_check(doc, loc, where, schema) for schema, where, doc, loc in cases]
+    monkeypatch.setattr(S, "_quickly_valid", lambda schema, instance: False)
+    assert [S.schema_check(doc, loc, where, schema) for schema, where, doc, loc in cases] == quick_results
     assert sum(1 for r in quick_results if r == []) > 120
 
 
@@ -223,9 +225,9 @@ def test_schema_check_is_the_same_without_the_quick_check(monkeypatch):
     (Decimal("2.0"), True), (Decimal("2.5"), False), (2, True), (True, False), ("2", False), (None, False),
 ])
 def test_integer_is_the_loaders(instance, valid):
-    check = L._QuickCheck({"s": {"$id": "https://t.example/s.json", "type": "integer"}})
+    check = Q.QuickCheck({"s": {"$id": "https://t.example/s.json", "type": "integer"}})
     assert check.is_valid(check.by_uri["https://t.example/s.json"], instance) is valid
-    assert L._validator_class()({"type": "integer"}).is_valid(instance) is valid
+    assert S._validator_class()({"type": "integer"}).is_valid(instance) is valid
 
 
 KEYWORDS = [  # (schema, instance, valid): each keyword at its edges
@@ -274,8 +276,8 @@ KEYWORDS = [  # (schema, instance, valid): each keyword at its edges
 def test_each_keyword_as_jsonschema(schema, instance, valid):
     root = {"$id": "https://t.example/s.json", **schema} if isinstance(schema, dict) else {
         "$id": "https://t.example/s.json", "allOf": [schema]}
-    assert L._validator_class()(root).is_valid(instance) is valid  # the table is right
-    assert L._QuickCheck({"s": root}).is_valid(root, instance) is valid
+    assert S._validator_class()(root).is_valid(instance) is valid  # the table is right
+    assert Q.QuickCheck({"s": root}).is_valid(root, instance) is valid
 
 
 @pytest.mark.parametrize("items, valid", [
@@ -283,9 +285,9 @@ def test_each_keyword_as_jsonschema(schema, instance, valid):
     ([1, 2, Decimal("2.5")], True), ([], True),
 ])
 def test_unique_items(items, valid):
-    check = L._QuickCheck({"s": {"$id": "https://t.example/s.json", "uniqueItems": True}})
+    check = Q.QuickCheck({"s": {"$id": "https://t.example/s.json", "uniqueItems": True}})
     assert check.is_valid(check.by_uri["https://t.example/s.json"], items) is valid
-    assert L._validator_class()({"uniqueItems": True}).is_valid(items) is valid
+    assert S._validator_class()({"uniqueItems": True}).is_valid(items) is valid
 
 
 @pytest.mark.parametrize("schema, instance", [
@@ -300,13 +302,13 @@ def test_unique_items(items, valid):
     ({"$ref": "#nowhere"}, 1),
 ])
 def test_unsure_about_what_it_does_not_know(schema, instance):
-    check = L._QuickCheck({"s": {"$id": "https://t.example/s.json", **schema}})
-    with pytest.raises(L._Unsure):
+    check = Q.QuickCheck({"s": {"$id": "https://t.example/s.json", **schema}})
+    with pytest.raises(Q.Unsure):
         check.is_valid(check.by_uri["https://t.example/s.json"], instance)
 
 
 def test_deep_documents_are_left_to_jsonschema():
-    """Nested deeper than _QuickCheck.MAX_DEPTH, a document is left to jsonschema, valid or not."""
+    """Nested deeper than _quick_schema.MAX_DEPTH, a document is left to jsonschema, valid or not."""
     def nested(levels: int, leaf: str) -> dict:
         spec = leaf
         for _ in range(levels):
@@ -364,7 +366,7 @@ schemas = st.recursive(st.booleans() | st.fixed_dictionaries({}, optional=_simpl
 def test_generated_schemas(schema, instance):
     root = {"$id": "https://t.example/s.json", "allOf": [schema]}
     try:
-        quick = L._QuickCheck({"s": root}).is_valid(root, instance)
-    except L._Unsure:
+        quick = Q.QuickCheck({"s": root}).is_valid(root, instance)
+    except Q.Unsure:
         return
-    assert quick == L._validator_class()(root).is_valid(instance)
+    assert quick == S._validator_class()(root).is_valid(instance)
