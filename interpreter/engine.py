@@ -10,7 +10,7 @@ from . import syntax as A
 from .evaluation.analysis import Analysis
 from .evaluation.data import PLAIN_TYPES as _PLAIN_TYPES, jsonable as _jsonable, span_key
 from .evaluation.errors import EvalFailure
-from .evaluation.kleene import Compiled, Fn, KleeneCompiler
+from .evaluation.kleene import Compiled, KleeneCompiler
 from .evaluation.strict import StrictCompiler
 from .evaluation.traced import TracedCompiler
 from .printer import to_text
@@ -20,7 +20,6 @@ from .facts import check_facts
 from .discovery import discover
 from .labels import filler
 from .loader import load_files
-from .model import Policy
 from .params import apply_overrides, default_tables
 from .values import Unknown
 
