@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from .facts import NUMBER_FORM, number_form_help
-from .labels import fill_labels
 from .engine import Evaluation, PolicySet
 from .safetext import printable
 from .sources import parse_iso_date
@@ -70,7 +69,6 @@ class Interview:
     def evaluate(self, trace: bool = False) -> Evaluation:
         facts, diags = self.pset.check_facts(self.raw)
         evaluation = self.pset.evaluate(facts, self.as_of, self.selection, trace=trace)
-        fill_labels(evaluation, self.pset)
         return evaluation
 
     def run(self) -> Evaluation:
@@ -143,7 +141,6 @@ class Interview:
         if diags:
             return []
         ev = self.pset.evaluate(facts, self.as_of, self.selection, trace=True)
-        fill_labels(ev, self.pset)
         from .render import _plain_value
         found: list[str] = []
         todo = [e for r in ev.results for e in r.trace]

@@ -18,7 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .labels import fill_labels
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import PolicySet
 from .facts import read_facts_text
@@ -495,7 +494,6 @@ def evaluate_record(pset: PolicySet, rec: Record, as_of: _dt.date | None, select
         line["diagnostics"] = [d.to_dict() if id(d) in read else _record_diag(d, rec) for d in diags if d.is_error]
         return line
     evaluation = pset.evaluate(facts, case_as_of, selection, trace=explain)
-    fill_labels(evaluation, pset)
     line["as_of"] = evaluation.as_of.isoformat()
     line["results"] = [r.to_dict(trace=explain) for r in evaluation.results]
     if any(r.status == "error" or r.diagnostics for r in evaluation.results):

@@ -13,7 +13,6 @@ from .diagnostics import Diagnostic, Span, cap_per_file, has_errors
 from .limits import LIMITS
 from .engine import load
 from .facts import read_facts_file, read_facts_text, read_stdin
-from .labels import fill_labels
 from .safetext import printable
 from .sources import parse_iso_date
 from .render import (SourceCache, render_result_text, diagnostics_summary, render_diagnostics_github, render_diagnostics_text,
@@ -208,7 +207,6 @@ def eval_(policies, facts_path, as_of, outcomes, fmt, params_path, explain, out_
         _emit_diagnostics(diags, "json" if fmt == "json" else "text", sources)
         raise Finding()
     evaluation = pset.evaluate(facts, as_of, selection, trace=True)
-    fill_labels(evaluation, pset)
     if fmt == "json":
         click.echo(to_json(evaluation.to_dict(trace=True)))
     else:

@@ -10,7 +10,7 @@ from . import syntax as A
 from .evaluation.analysis import Analysis
 from .evaluation.data import PLAIN_TYPES as _PLAIN_TYPES, jsonable as _jsonable, span_key
 from .evaluation.errors import EvalFailure
-from .evaluation.kleene import Compiled, Fn, KleeneCompiler
+from .evaluation.kleene import Compiled, KleeneCompiler
 from .evaluation.strict import StrictCompiler
 from .evaluation.traced import TracedCompiler
 from .printer import to_text
@@ -18,8 +18,8 @@ from .typesys import BOOL
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .facts import check_facts
 from .discovery import discover
+from .labels import filler
 from .loader import load_files
-from .model import Policy
 from .params import apply_overrides, default_tables
 from .values import Unknown
 
@@ -90,12 +90,13 @@ class _Chosen:
     """An outcome to decide, with what is the same for every case: its three-valued (or traced) closures,
     its strict `when` and values when the fast path is tried, its declaration and in-force period."""
     __slots__ = ("compiled", "strict_when", "strict_values", "constant_values", "decl", "policy", "name",
-                 "in_force_from", "in_force_until")
+                 "in_force_from", "in_force_until", "label_at")
 
-    def __init__(self, compiled, strict):
+    def __init__(self, compiled, strict, params: dict, policies: dict):
         self.compiled, self.decl = compiled, compiled.policy.outcomes[compiled.name]
         self.policy, self.name = compiled.policy.id, compiled.name
         self.in_force_from, self.in_force_until = compiled.policy.in_force_from, compiled.policy.in_force_until
+        self.label_at = filler(params, policies, self.policy, self.decl.label)  # None: no `{parameter}` in it
         self.strict_when = strict.when if strict is not None else None
         self.strict_values = list(strict.values.items()) if strict is not None else []
         # values that are the same plain scalar for every case: copied into each result, not computed
@@ -106,8 +107,9 @@ class _Chosen:
         return not ((self.in_force_from and as_of < self.in_force_from)
                     or (self.in_force_until and as_of > self.in_force_until))
 
-    def result(self, status: str) -> "OutcomeResult":
-        return OutcomeResult(self.policy, self.name, self.decl.label, self.decl.cite, status)
+    def result(self, status: str, as_of: _dt.date) -> "OutcomeResult":
+        label = self.decl.label if self.label_at is None else self.label_at(as_of)
+        return OutcomeResult(self.policy, self.name, label, self.decl.cite, status)
 
 
 @dataclass(slots=True)
@@ -269,7 +271,8 @@ class PolicySet:
                     self._strict = self._compile(StrictCompiler)
                 pairs = list(zip(self._compiled_plain().outcomes, self._strict.outcomes))
             wanted = None if key[0] is None else set(key[0])
-            chosen = [_Chosen(co, so) for co, so in pairs if wanted is None or (co.policy.id, co.name) in wanted]
+            chosen = [_Chosen(co, so, self.params, self.policies) for co, so in pairs
+                      if wanted is None or (co.policy.id, co.name) in wanted]
             if len(self._chosen) < 64:
                 self._chosen[key] = chosen
         if outcomes is None or type(outcomes) in (list, tuple):  # kept as a copy: the caller may change its list
@@ -319,7 +322,7 @@ class PolicySet:
         results = []
         for o in self._selection(outcomes, trace, fast and not trace):
             if (o.in_force_from or o.in_force_until) and not o.in_force(as_of):
-                results.append(o.result("not_in_force"))
+                results.append(o.result("not_in_force", as_of))
                 continue
             if o.strict_when is not None:  # the two-valued fast path first: it decides or gives up
                 case.steps = 0
@@ -331,19 +334,19 @@ class PolicySet:
                 except Exception:  # noqa: BLE001 - a missing fact, an error: the three-valued closures say which
                     v = None
                 if v is True:
-                    r = o.result("applies")
+                    r = o.result("applies", as_of)
                     r.values = values
                     results.append(r)
                     continue
                 if v is False:
-                    results.append(o.result("does_not_apply"))
+                    results.append(o.result("does_not_apply", as_of))
                     continue
             results.append(self._decide(case, o, trace))
         return Evaluation(as_of, results, self._supplied)
 
     def _decide(self, case: _Case, o: _Chosen, trace: bool) -> OutcomeResult:
         """The decision of the three-valued (or traced) closures, with what is missing and every error."""
-        res = o.result("undetermined")
+        res = o.result("undetermined", case.as_of)
         case.steps = 0
         if trace:  # each outcome's trace shows its rules in full: no rule is taken from another's memo
             case.memo, case.stack, case.converted = {}, [[]], {}

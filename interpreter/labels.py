@@ -9,7 +9,7 @@ from typing import Any
 from .diagnostics import Diagnostic, Span
 from .model import Policy
 
-__all__ = ["check_labels", "fill_label", "fill_labels", "fixed_values", "label_values", "labelled_decls", "placeholders_of"]
+__all__ = ["check_labels", "fill_label", "filler", "fixed_values", "label_values", "labelled_decls", "placeholders_of"]
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}")  # {name} or {alias.name}
 _NUMBER = re.compile(r"(?<![\w.{])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(%?)(?![\w}])")
@@ -130,37 +130,23 @@ def fill_label(text: str | None, values: dict[str, str]) -> str | None:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def _f(ev, key):
-    return ev.get(key) if isinstance(ev, dict) else getattr(ev, key, None)
+def filler(params: dict, policies: dict, pid: str, text: str | None):
+    """For a label with `{parameter}` placeholders, a function of the as-of date giving it filled with the
+    values in force (each date's text made once); None for a label without placeholders."""
+    if not text or "{" not in text:
+        return None
+    made: dict = {}
+
+    def filled(as_of) -> str:
+        got = made.get(as_of)
+        if got is None:
+            values = label_values(params, pid, as_of)
+            for alias, (target, *_) in policies[pid].uses.items():
+                values.update((f"{alias}.{k}", v) for k, v in label_values(params, target, as_of).items())
+            got = fill_label(text, values)
+            if len(made) < 64:
+                made[as_of] = got
+        return got
+    return filled
 
 
-def _set(ev, key, value):
-    if isinstance(ev, dict):
-        ev[key] = value
-    else:
-        setattr(ev, key, value)
-
-
-def fill_labels(evaluation, pset) -> None:
-    """Fill the placeholders of the labels in an evaluation (results and trace) with the values in force."""
-    cache: dict[str, dict[str, str]] = {}
-
-    def values(pid):
-        if pid not in cache:
-            cache[pid] = label_values(pset.params, pid, evaluation.as_of)
-            for alias, (target, *_) in pset.policies[pid].uses.items():
-                cache[pid].update((f"{alias}.{k}", v) for k, v in label_values(pset.params, target, evaluation.as_of).items())
-        return cache[pid]
-
-    def walk(events, pid):
-        for ev in events or ():
-            label = _f(ev, "label")
-            owner = _f(ev, "policy") or pid
-            if label and "{" in label:
-                _set(ev, "label", fill_label(label, values(owner)))
-            walk(_f(ev, "children"), owner)
-
-    for r in evaluation.results:
-        if r.label and "{" in r.label:
-            r.label = fill_label(r.label, values(r.policy))
-        walk(r.trace, r.policy)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from decimal import Decimal
 from pathlib import Path
 
 import interpreter
@@ -85,13 +86,17 @@ def test_numbers_that_are_no_parameter_value_do_not_warn(tmp_path):
     assert interpreter.load([str(path)]).diagnostics == []
 
 
-def test_the_api_result_keeps_the_placeholder_until_filled(tmp_path):
-    from interpreter.labels import fill_labels
+def test_the_api_result_has_its_labels_filled_with_the_values_in_force(tmp_path):
+    """PolicySet.evaluate fills the labels itself (results and trace), for each date and parameter values."""
     pset = interpreter.load([str(_write(tmp_path))]).policy_set
     facts, _ = pset.check_facts({"salary": 1, "average": 1})
     ev = pset.evaluate(facts, _dt.date(2026, 3, 1), trace=True)
-    fill_labels(ev, pset)
     assert ev.results[0].label == "pays 20% on at most 95,000 CNY"
+    assert ev.results[0].trace[0]["label"] == "salary at least 6 x the average salary"
+    assert pset.evaluate(facts, _dt.date(2025, 3, 1)).results[0].label == "pays 20% on at most 90,000 CNY"
+    other, diags = pset.with_params({"t.labels": {"tax_rate": Decimal("0.25")}})
+    assert not diags
+    assert other.evaluate(facts, _dt.date(2025, 3, 1)).results[0].label == "pays 25% on at most 90,000 CNY"
 
 
 def test_labels_name_parameters_of_a_policy_used_and_follow_params(tmp_path, runner):

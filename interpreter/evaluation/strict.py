@@ -23,7 +23,7 @@ from typing import Any, Callable
 from .. import syntax as A
 from ..builtins import BUILTINS
 from ..typesys import ListT, NUMBER
-from ..values import DECIMAL_CONTEXT, Unknown
+from ..values import Unknown
 from .analysis import NOT_CONSTANT
 from .budget import STEPS
 from .errors import COMPARE

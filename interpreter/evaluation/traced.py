@@ -12,6 +12,7 @@ from .. import syntax as A
 from ..printer import format_value, to_text
 from ..values import Record, Unknown
 from .analysis import Analysis
+from ..labels import filler
 from .budget import STEPS, over_budget
 from .data import PLAIN_TYPES, display, jsonable, missing_names, plain, span_key, tri_status
 from .errors import COMPARE, EvalFailure
@@ -200,12 +201,14 @@ class TracedCompiler(KleeneCompiler):
         policy = self.checked.policies[r.policy]
         decl = policy.rules.get(r.name) if r.kind == "rule" else policy.outcomes.get(r.name)
         kind, name, pid, label, cite = r.kind, r.name, r.policy, decl.label, decl.cite
+        label_at = filler(self.analysis.params or {}, self.checked.policies, pid, label)  # `{parameter}`s
 
         def traced_rule(c, loc):
             memo = c.memo
             stack = c.stack
             v = memo.get(memo_key, _MISSING)
-            ev = {"kind": kind, "name": name, "policy": pid, "text": name, "label": label, "cite": cite}
+            ev = {"kind": kind, "name": name, "policy": pid, "text": name,
+                  "label": label if label_at is None else label_at(c.as_of), "cite": cite}
             if v is _MISSING:
                 children: list = []
                 stack.append(children)
@@ -236,6 +239,8 @@ class TracedCompiler(KleeneCompiler):
         excs = [(self.expr(e.when.node, e.policy_id), self.expr(e.value.node, e.policy_id), e, period)
                 for e, period in exceptions_of(self.checked, p.id, r)]
         span, base_text = r.span, r.base.text
+        params, policies = self.analysis.params or {}, self.checked.policies
+        labels_at = {id(e): filler(params, policies, e.policy_id, e.label) for _, _, e, _ in excs}
 
         def rule(c, loc):
             fired = []  # the events of the exceptions that apply
@@ -248,7 +253,9 @@ class TracedCompiler(KleeneCompiler):
                     w = when(c, loc)
                 finally:
                     c.stack.pop()
-                ev = {"kind": "exception", "text": decl.when.text, "label": decl.label, "cite": decl.cite,
+                label_at = labels_at[id(decl)]
+                ev = {"kind": "exception", "text": decl.when.text,
+                      "label": decl.label if label_at is None else label_at(c.as_of), "cite": decl.cite,
                       "policy": decl.policy_id, "status": tri_status(w), "value": jsonable(w)}
                 if children:
                     ev["children"] = children
