@@ -572,12 +572,24 @@ _NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEven
 _BEFORE_A_NODE = ",[{:-?\n"
 
 
-def _node_over_limit(text: str, max_nodes: int) -> tuple[int, int] | None:
-    """Where the first document passes `max_nodes` nodes (start and end index of the node that does),
-    counted from libyaml's events before any node is built: memory stays flat and a document of millions
-    of nodes is refused in a second. An alias counts once here (the converter counts it each time used).
-    None when the document is within the limit, or when libyaml cannot read it (the loaders say why)."""
-    if 2 * (1 + sum(text.count(c) for c in _BEFORE_A_NODE)) <= max_nodes:
+def _node_bound(text: str) -> int:
+    """At least the number of nodes the text can hold (see _BEFORE_A_NODE)."""
+    return 2 * (1 + sum(text.count(c) for c in _BEFORE_A_NODE))
+
+
+# PyYAML's own loader takes some 20 us a node: past this bound, a document libyaml refuses is not composed
+# again by it to have its message (libyaml's is shown, found from its events before anything is built), so
+# that an error late in a long document is refused in about a second.
+_PURE_NODES = 100_000
+
+
+def _prescan(text: str, max_nodes: int, bound: int) -> tuple[int, int] | yaml.MarkedYAMLError | None:
+    """For a document that could hold more than `_PURE_NODES` nodes, libyaml's parser events read before
+    anything is built (memory stays flat, a second for millions of nodes): where the first document
+    passes `max_nodes` nodes (start and end index of the node that does), or the error that makes
+    libyaml refuse it; else None. An alias counts once here (the converter counts it each time used).
+    `bound` is `_node_bound(text)`."""
+    if bound <= min(max_nodes, _PURE_NODES):
         return None
     loader = yaml.CSafeLoader(text)
     count = 0
@@ -590,6 +602,8 @@ def _node_over_limit(text: str, max_nodes: int) -> tuple[int, int] | None:
                 count += 1
                 if count > max_nodes:
                     return event.start_mark.index, event.end_mark.index
+    except yaml.MarkedYAMLError as error:
+        return error
     except (yaml.YAMLError, ValueError, RecursionError):
         return None
     finally:
@@ -639,7 +653,10 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
 
     libyaml composes a well-formed document; one it refuses, or one with a byte
     order mark (which libyaml's marks do not count), goes to PyYAML's own
-    pure-Python loader, whose messages the diagnostics repeat.
+    pure-Python loader, whose messages the diagnostics repeat. A document that
+    could hold more than `_PURE_NODES` nodes is first read as libyaml's parser
+    events, building nothing: the node limit is checked there, and a document
+    libyaml refuses gets libyaml's message.
 
     Never raises for bad input: on a fatal problem (syntax, too large, too
     deep) the value is None and the diagnostics say why. An empty document
@@ -651,14 +668,22 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
     # libyaml's marks do not count a leading byte order mark; columns do not either, so the text after it
     # has the same lines and columns
     body = text[1:] if text.startswith("\ufeff") else text
-    over = _node_over_limit(body, max_nodes)
-    if over is not None:
+    bound = _node_bound(body)
+    found = _prescan(body, max_nodes, bound)
+    if isinstance(found, tuple):
         locator = Locator(file, body)
-        return None, locator, [Diagnostic("yaml-too-large", _too_large(max_nodes), locator.index_span(*over))]
+        return None, locator, [Diagnostic("yaml-too-large", _too_large(max_nodes), locator.index_span(*found))]
+    if found is not None and bound > _PURE_NODES and "\ufeff" not in body:  # libyaml's message (PyYAML's own
+        locator = Locator(file, body)
+        return None, locator, [_syntax_diagnostic(found, locator)]  # loader would compose for long to say it)
     locator = None
     if "\ufeff" not in body:
         try:
             root, diagnostics = _compose(yaml.CSafeLoader(body), Locator(file, body))
+        except yaml.MarkedYAMLError as error:  # in a second document (the first one was read above)
+            if bound > _PURE_NODES:
+                locator = Locator(file, body)
+                return None, locator, [_syntax_diagnostic(error, locator)]
         except (yaml.YAMLError, ValueError, RecursionError):
             pass
         else:

@@ -211,6 +211,25 @@ def test_a_document_over_the_node_limit_is_refused_before_any_node_is_built(monk
         [("yaml-too-large", 999, 3)]
 
 
+def test_an_error_late_in_a_long_document_is_found_without_building_it(monkeypatch) -> None:
+    """PyYAML's own loader would compose the 60,000 items before the error, at some 20 us each (an error
+    after 900,000 items took 20 s and 570 MB): libyaml's events find it, and its message is shown."""
+    from interpreter import _yaml
+
+    def no_tree(*args):
+        raise AssertionError("a node tree was built")
+    monkeypatch.setattr(_yaml, "_compose", no_tree)
+    monkeypatch.setattr(_yaml, "_compose_pure", no_tree)
+    text = "x: [" + ", ".join(["1"] * 60_000) + ", : ]\n"
+    value, _, diagnostics = load(text)
+    assert value is None
+    assert [(d.code, d.message, d.span.line, d.span.column) for d in diagnostics] == \
+        [("yaml-syntax", "did not find expected node content", 1, len(text) - 3)]  # at the `:`
+    short = "x: [1, : ]\n"  # a short document still gets PyYAML's own message
+    monkeypatch.undo()
+    assert [d.message for d in load(short)[2]] == ["expected the node content, but found ':'"]
+
+
 def _nodes(text: str) -> int | None:
     """The node events of the first document as libyaml reads them, or None when it cannot."""
     count = 0
