@@ -280,7 +280,8 @@ class PolicySet:
         return chosen
 
     def outcome_names(self) -> list[tuple[str, str]]:
-        return [(o.policy.id, o.name) for o in self._compiled_plain().outcomes]
+        """(policy id, outcome name) of every outcome, in the set's order (no compiling needed)."""
+        return [(pid, name) for pid, p in self.policies.items() for name in p.outcomes]
 
     def check_facts(self, raw: Any, locator=None, file: str = "<facts>") -> tuple[dict, list[Diagnostic]]:
         """Check raw facts against the set's inputs: (runtime facts, diagnostics)."""

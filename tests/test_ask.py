@@ -146,7 +146,9 @@ def test_ctrl_c_exits_with_130_and_saves_the_answers(tmp_path):
     save = tmp_path / "f.yaml"
     proc = subprocess.Popen([sys.executable, "-m", "interpreter", "ask", EXAMPLE, "--as-of", "2026-03-01",
                              "--save", str(save)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # even when run
+    # where SIGINT is ignored (a background job of a shell): Ctrl-C as a terminal gives it
     seen = b""
 
     def wait_for(text: bytes):

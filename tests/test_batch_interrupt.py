@@ -36,11 +36,18 @@ def _cmd(facts, out, *extra):
             "--outcome", "housing_allowance", "--out", str(out), *extra]
 
 
+def _ctrl_c_on():
+    """In the child: Ctrl-C as a terminal gives it, even when these tests run where SIGINT is ignored (a
+    background job of a shell ignores it, and a process keeps an ignored SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig,jobs", [(signal.SIGKILL, "1"), (signal.SIGINT, "1"), (signal.SIGKILL, "2")])
 def test_killed_batch_resumes_without_loss_or_duplicates(caseload, tmp_path, sig, jobs):
     facts, full = caseload
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(_cmd(facts, out, "--jobs", jobs), env=_env(), stdout=subprocess.DEVNULL,
+                            preexec_fn=_ctrl_c_on,
                             stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or out.stat().st_size < 200_000):
