@@ -610,6 +610,14 @@ def _prescan(text: str, max_nodes: int, bound: int) -> tuple[int, int] | yaml.Ma
         loader.dispose()
 
 
+def _libyaml_diagnostic(error: yaml.MarkedYAMLError, locator: Locator) -> Diagnostic:
+    """libyaml's refusal as a diagnostic; its depth limit (1,000 levels) is `yaml-too-deep`, as PyYAML's is."""
+    if "maximum nesting depth" in (error.problem or ""):
+        index = error.problem_mark.index if error.problem_mark is not None else 0
+        return Diagnostic("yaml-too-deep", "the document is nested too deeply", locator.index_span(index, index + 1))
+    return _syntax_diagnostic(error, locator)
+
+
 def _compose(loader: yaml.SafeLoader | yaml.CSafeLoader, locator: Locator) -> tuple[Node | None, list[Diagnostic]]:
     """The first document's node tree, with a diagnostic if a second document follows."""
     diagnostics: list[Diagnostic] = []
@@ -675,7 +683,7 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
         return None, locator, [Diagnostic("yaml-too-large", _too_large(max_nodes), locator.index_span(*found))]
     if found is not None and bound > _PURE_NODES and "\ufeff" not in body:  # libyaml's message (PyYAML's own
         locator = Locator(file, body)
-        return None, locator, [_syntax_diagnostic(found, locator)]  # loader would compose for long to say it)
+        return None, locator, [_libyaml_diagnostic(found, locator)]  # loader would compose for long to say it)
     locator = None
     if "\ufeff" not in body:
         try:
@@ -683,7 +691,7 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
         except yaml.MarkedYAMLError as error:  # in a second document (the first one was read above)
             if bound > _PURE_NODES:
                 locator = Locator(file, body)
-                return None, locator, [_syntax_diagnostic(error, locator)]
+                return None, locator, [_libyaml_diagnostic(error, locator)]
         except (yaml.YAMLError, ValueError, RecursionError):
             pass
         else:

@@ -230,6 +230,11 @@ def test_an_error_late_in_a_long_document_is_found_without_building_it(monkeypat
     assert [d.message for d in load(short)[2]] == ["expected the node content, but found ':'"]
 
 
+def test_a_long_document_nested_past_libyamls_depth_limit_is_too_deep() -> None:
+    text = "[" * 200_000 + "]" * 200_000
+    assert [(d.code, d.span.line, d.span.column) for d in load(text)[2]] == [("yaml-too-deep", 1, 1001)]
+
+
 def _nodes(text: str) -> int | None:
     """The node events of the first document as libyaml reads them, or None when it cannot."""
     count = 0
