@@ -47,6 +47,8 @@ def cases(d: Path) -> list[tuple[str, list[str], bytes | None]]:
     out.append(("unquoted YAML string of 4.9 MB", ["eval", EXAMPLE, "--facts", write("plain.yaml", "status: " + "x" * 4_900_000 + "\n")], None))
     out.append(("YAML number of 4.9 million digits", ["eval", EXAMPLE, "--facts", write("long-number.yaml", "incomes:\n- year: 2025\n  amount: " + "9" * 4_900_000 + "\n")], None))
     out.append(("JSON list with a syntax error after 900,000 items (1.8 MB)", ["eval", EXAMPLE, "--facts", write("mid-error.json", '{"incomes": [' + ",".join(["1"] * 900_000) + ", : ]}")], None))
+    out.append(("150,000 flow mappings with an empty value (1.2 MB)", ["eval", EXAMPLE, "--facts", write("flow-empty.yaml", "incomes: [" + ", ".join(["{a: }"] * 150_000) + "]\n")], None))
+    out.append(("list of 400,000 items and a byte order mark in a comment (0.8 MB)", ["eval", EXAMPLE, "--facts", write("bom-inside.yaml", "incomes: [" + ",".join(["1"] * 400_000) + "]\n# \ufeff\n")], None))
     out.append(("JSON nested 1,000,000 deep (2 MB)", ["eval", EXAMPLE, "--facts", write("deep.json", "[" * MB + "]" * MB)], None))
     out.append(("20,000 unknown facts", ["eval", EXAMPLE, "--facts", write("unknown.yaml", "".join(f"u{i}: 1\n" for i in range(20_000)))], None))
     out.append(("aliases expanding to 150,000 diagnostics (200 KB)", ["eval", EXAMPLE, "--facts", write("alias-diags.yaml", "x: &a {year: x, amount: y, extra: 1}\nincomes: [" + ", ".join(["*a"] * 50_000) + "]\n")], None))

@@ -662,9 +662,10 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
     libyaml composes a well-formed document; one it refuses, or one with a byte
     order mark (which libyaml's marks do not count), goes to PyYAML's own
     pure-Python loader, whose messages the diagnostics repeat. A document that
-    could hold more than `_PURE_NODES` nodes is first read as libyaml's parser
-    events, building nothing: the node limit is checked there, and a document
-    libyaml refuses gets libyaml's message.
+    could hold more than `_PURE_NODES` nodes is read by libyaml alone (PyYAML's
+    own loader would take some 20 us a node): first as parser events, building
+    nothing, where the node limit is checked and a refusal gets libyaml's
+    message; then composed, even where PyYAML would differ (docs/security.md).
 
     Never raises for bad input: on a fatal problem (syntax, too large, too
     deep) the value is None and the diagnostics say why. An empty document
@@ -681,22 +682,23 @@ def load_yaml(text: str, file: str, *, max_nodes: int | None = None) -> tuple[ob
     if isinstance(found, tuple):
         locator = Locator(file, body)
         return None, locator, [Diagnostic("yaml-too-large", _too_large(max_nodes), locator.index_span(*found))]
-    if found is not None and bound > _PURE_NODES and "\ufeff" not in body:  # libyaml's message (PyYAML's own
+    large = bound > _PURE_NODES  # read by libyaml alone: PyYAML's own loader would take long to compose it
+    if found is not None and large:
         locator = Locator(file, body)
-        return None, locator, [_libyaml_diagnostic(found, locator)]  # loader would compose for long to say it)
+        return None, locator, [_libyaml_diagnostic(found, locator)]
     locator = None
-    if "\ufeff" not in body:
+    if "\ufeff" not in body or large:
         try:
             root, diagnostics = _compose(yaml.CSafeLoader(body), Locator(file, body))
         except yaml.MarkedYAMLError as error:  # in a second document (the first one was read above)
-            if bound > _PURE_NODES:
+            if large:
                 locator = Locator(file, body)
                 return None, locator, [_libyaml_diagnostic(error, locator)]
         except (yaml.YAMLError, ValueError, RecursionError):
             pass
         else:
             locator = Locator(file, body, root)
-            if diagnostics or not locator._survey():  # a second document, or marks that differ
+            if not large and (diagnostics or not locator._survey()):  # a second document, or marks that differ
                 locator = None
     if locator is None:
         locator = Locator(file, text)

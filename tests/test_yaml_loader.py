@@ -230,6 +230,19 @@ def test_an_error_late_in_a_long_document_is_found_without_building_it(monkeypat
     assert [d.message for d in load(short)[2]] == ["expected the node content, but found ':'"]
 
 
+def test_a_long_document_is_read_by_libyaml_alone(monkeypatch) -> None:
+    """Past 100,000 possible nodes, PyYAML's own loader (some 20 us a node) is not used even where its
+    marks or reading would differ: empty values in a flow collection, a byte order mark inside."""
+    from interpreter import _yaml
+
+    def no_pure(*args):
+        raise AssertionError("PyYAML's own loader was used")
+    monkeypatch.setattr(_yaml, "_compose_pure", no_pure)
+    text = "x: [" + ", ".join(["{a: }"] * 40_000) + "]\n# \ufeff\n"
+    value, _, diagnostics = load(text)
+    assert (value, diagnostics) == ({"x": [{"a": None}] * 40_000}, [])
+
+
 def test_a_long_document_nested_past_libyamls_depth_limit_is_too_deep() -> None:
     text = "[" * 200_000 + "]" * 200_000
     assert [(d.code, d.span.line, d.span.column) for d in load(text)[2]] == [("yaml-too-deep", 1, 1001)]
