@@ -14,8 +14,10 @@ Load a policy set once, then evaluate it for as many cases as you like::
         print(r.policy, r.outcome, r.status, r.values, r.missing)
 
 Statuses are `applies`, `does_not_apply`, `undetermined`, `not_in_force` and
-`error`. Everything returned is plain data; `to_dict()` gives the JSON form of
-schema/result.schema.json.
+`error`. Everything returned is plain data, except each result's `trace`: a list
+of `Event`s (interpreter.evaluation.events; read by attribute: `kind`, `text`,
+`status`, `value`, `children`, ...). `to_dict()` gives the JSON form of
+schema/result.schema.json, traces included.
 """
 from .diagnostics import Diagnostic, Span
 from .engine import STATUSES, Evaluation, LoadResult, Missing, OutcomeResult, PolicySet, load

@@ -40,11 +40,6 @@ def _full(spec: Any) -> dict:
     return spec
 
 
-def _f(ev, key: str):
-    """A field of a trace event."""
-    return ev.get(key) if isinstance(ev, dict) else getattr(ev, key, None)
-
-
 def _parse_path(path: str) -> list:
     parts = []
     for name, index, field in _PATH.findall(path):
@@ -146,14 +141,14 @@ class Interview:
         todo = [e for r in ev.results for e in r.trace]
         while todo:
             e = todo.pop(0)
-            children = list(_f(e, "children") or ())
-            failing = [c for c in children if _f(c, "index") is not None and _f(c, "status") == "false" and _f(c, "label")]
-            if _f(e, "kind") == "binder" and failing:
-                over = [c for c in children if _f(c, "index") is None and isinstance(_f(c, "value"), list) and _f(c, "label")]
+            children = list(e.children)
+            failing = [c for c in children if c.index is not None and c.status == "false" and c.label]
+            if e.kind == "binder" and failing:
+                over = [c for c in children if c.index is None and isinstance(c.value, list) and c.label]
                 # the list the binder goes through says it all (the 4 years tested); else the first item missing
-                need = (f"The policies need an item for each of {_f(over[0], 'label')}: "
-                        f"{_plain_value(_f(over[0], 'value'))}." if over
-                        else f"The policies look for {_f(failing[0], 'label')}.")
+                need = (f"The policies need an item for each of {over[0].label}: "
+                        f"{_plain_value(over[0].value)}." if over
+                        else f"The policies look for {failing[0].label}.")
                 if need not in found:
                     found.append(need)
                 continue

@@ -10,6 +10,7 @@ from . import syntax as A
 from .evaluation.analysis import Analysis
 from .evaluation.data import PLAIN_TYPES as _PLAIN_TYPES, jsonable as _jsonable, span_key
 from .evaluation.errors import EvalFailure
+from .evaluation.events import Event, event
 from .evaluation.kleene import Compiled, KleeneCompiler
 from .evaluation.strict import StrictCompiler
 from .evaluation.traced import TracedCompiler
@@ -60,7 +61,7 @@ class OutcomeResult:
     status: str
     values: dict[str, Any] = field(default_factory=dict)
     missing: list[Missing] = field(default_factory=list)
-    trace: list[dict] = field(default_factory=list)
+    trace: list[Event] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     unknown_values: list[str] = field(default_factory=list)
 
@@ -78,7 +79,7 @@ class OutcomeResult:
     def to_dict(self, trace: bool = True) -> dict:
         d = {"policy": self.policy, "outcome": self.outcome, "label": self.label, "cite": self.cite,
              "status": self.status, "values": self.values, "missing": [m.to_dict() for m in self.missing],
-             "trace": self.trace if trace else []}
+             "trace": [e.to_dict() for e in self.trace] if trace else []}
         if self.unknown_values:
             d["unknown_values"] = self.unknown_values
         if self.diagnostics:
@@ -388,11 +389,9 @@ class PolicySet:
             if x is _FAILED:
                 continue
             if trace:
-                ev = {"kind": "value", "name": k, "text": o.decl.values[k].text, "label": f"value `{k}`",
-                      "status": "unknown" if type(x) is Unknown else "value", "value": _jsonable(x)}
-                if children:
-                    ev["children"] = children
-                case.stack[-1].append(ev)
+                status = "unknown" if type(x) is Unknown else "value"
+                case.stack[-1].append(event("value", o.decl.values[k].text, status, _jsonable(x), f"value `{k}`",
+                                            None, None, k, None, None, None, children))
             if type(x) is Unknown:
                 res.missing += [m for m in self._missing(x) if m not in res.missing]
                 res.unknown_values.append(k)

@@ -10,6 +10,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic
 from .engine import Evaluation, OutcomeResult
+from .evaluation.events import NO_VALUE, Event
 from .printer import format_value
 from .safetext import json_safe, printable, xml_safe
 
@@ -222,11 +223,11 @@ def _operand_text(o: dict) -> str:
     return text
 
 
-def relation(ev: dict) -> str:
+def relation(ev: Event) -> str:
     """A comparison as the values behind it, with the relation that actually holds: `300,000 < 588,000`."""
-    left, right = ev["operands"]
-    op = ev["op"]
-    if ev.get("status") == "false":
+    left, right = ev.operands
+    op = ev.op
+    if ev.status == "false":
         op = _NEGATED.get(op, op)
     return f"{_operand_text(left)} {op} {_operand_text(right)}"
 
@@ -238,97 +239,92 @@ def _summary(v: Any) -> str:
     return _num(v)
 
 
-def _value(ev: dict) -> str:
-    if ev.get("status") == "unknown":
+def _value(ev: Event) -> str:
+    if ev.status == "unknown":
         return "unknown"
-    return "null" if ev.get("value") is None else _summary(ev["value"])
+    return "null" if ev.value is None else _summary(ev.value)
 
 
-def _collapse(ev: dict) -> tuple[str | None, list[dict]]:
+def _collapse(ev: Event) -> tuple[str | None, list[Event]]:
     """A rule or an item whose single child says why: that child's values join the line, its children follow."""
-    children = ev.get("children") or []
-    if ev["kind"] in ("rule", "outcome", "value") and len(children) == 1:
+    children = ev.children
+    if ev.kind in ("rule", "outcome", "value") and len(children) == 1:
         child = children[0]
-        if child.get("status") == ev.get("status") and child["kind"] in ("comparison", "condition", "binder"):
-            if child["kind"] == "comparison":
-                return relation(child), child.get("children") or []
-            return None, child.get("children") or []
+        if child.status == ev.status and child.kind in ("comparison", "condition", "binder"):
+            if child.kind == "comparison":
+                return relation(child), child.children
+            return None, child.children
     return None, children
 
 
-def _event_line(ev: dict, detail: str | None = None) -> str:
-    mark = _MARK.get(ev.get("status"), "•")
+def _event_line(ev: Event, detail: str | None = None) -> str:
+    mark = _MARK.get(ev.status, "•")
     tail = f": {detail}" if detail else ""
-    if ev["kind"] in ("rule", "outcome"):
-        text = ev.get("label") or ev["name"]
-        cite = f" ({ev['cite']})" if ev.get("cite") else ""
-        if not tail and ev.get("status") not in ("true", "false", "unknown"):
+    if ev.kind in ("rule", "outcome"):
+        text = ev.label or ev.name
+        cite = f" ({ev.cite})" if ev.cite else ""
+        if not tail and ev.status not in ("true", "false", "unknown"):
             tail = f": {_value(ev)}"
         return f"{mark} {text}{cite}{tail}"
-    if ev["kind"] == "exception":
-        cite = f" ({ev['cite']})" if ev.get("cite") else ""
-        gives = "null" if ev.get("gives") is None else _num(ev["gives"])
-        fired = f" → {gives}" if ev.get("status") == "true" else ""
-        return f"{mark} exception: {ev.get('label') or ev['text']}{cite}{fired}"
-    if ev["kind"] == "comparison":
-        return f"{mark} {ev.get('label') or ev['text']}: {relation(ev)}"
-    if ev["kind"] == "value" and "index" in ev:
-        if ev.get("label"):
-            cite = f" ({ev['cite']})" if ev.get("cite") else ""
-            return f"{mark} {ev['label']}{cite}{tail}"
-        return f"{mark} {ev['text']}{tail}"
-    if ev["kind"] == "value" and ev.get("label"):
-        return f"{mark} {ev['label']}: {_value(ev)}"
-    if ev["kind"] == "condition" and ev.get("label"):
-        return f"{mark} {ev['label']}{tail}"
-    if ev["kind"] == "binder" and not tail and ev.get("status") == "value":
+    if ev.kind == "exception":
+        cite = f" ({ev.cite})" if ev.cite else ""
+        gives = "null" if ev.gives is None or ev.gives is NO_VALUE else _num(ev.gives)
+        fired = f" → {gives}" if ev.status == "true" else ""
+        return f"{mark} exception: {ev.label or ev.text}{cite}{fired}"
+    if ev.kind == "comparison":
+        return f"{mark} {ev.label or ev.text}: {relation(ev)}"
+    if ev.kind == "value" and ev.index is not None:
+        if ev.label:
+            cite = f" ({ev.cite})" if ev.cite else ""
+            return f"{mark} {ev.label}{cite}{tail}"
+        return f"{mark} {ev.text}{tail}"
+    if ev.kind == "value" and ev.label:
+        return f"{mark} {ev.label}: {_value(ev)}"
+    if ev.kind == "condition" and ev.label:
+        return f"{mark} {ev.label}{tail}"
+    if ev.kind == "binder" and not tail and ev.status == "value":
         tail = f": {_value(ev)}"
-    return f"{mark} {ev['text']}{tail}"
+    return f"{mark} {ev.text}{tail}"
 
 
 _ORDER = {"false": 0, "unknown": 1, "true": 2}
 
 
-def _render_events(events: list[dict], depth: int, out: list[str], full: bool):
+def _render_events(events: list[Event], depth: int, out: list[str], full: bool):
     for ev in events:
-        if ev.get("parameters_only"):
+        if ev.parameters_only:
             continue  # a reading chosen by a parameter: the same for every case, see the policy's page
-        items = ev.get("children") or []
-        if full and ev["kind"] == "binder" and any(c.get("label") and "index" in c for c in items):
-            items = sorted(items, key=lambda e: _ORDER.get(e.get("status"), 3))
+        items = ev.children
+        if full and ev.kind == "binder" and any(c.label and c.index is not None for c in items):
+            items = sorted(items, key=lambda e: _ORDER.get(e.status, 3))
             _render_events(items, depth, out, full)  # labelled items say it better than the binder
             continue
         detail, children = _collapse(ev)
         if not full:
             children = []
         out.append("    " + "  " * depth + printable(_event_line(ev, detail)))
-        if ev.get("missing") and ev.get("status") == "unknown" and not children:
-            out.append("    " + "  " * (depth + 1) + "missing: " + printable(", ".join(ev["missing"])))
+        if ev.missing and ev.status == "unknown" and not children:
+            out.append("    " + "  " * (depth + 1) + "missing: " + printable(", ".join(ev.missing)))
         if full and children:
-            if ev.get("op") == "and" or ev["kind"] in ("rule", "outcome", "binder"):
-                children = sorted(children, key=lambda e: _ORDER.get(e.get("status"), 3))
+            if ev.op == "and" or ev.kind in ("rule", "outcome", "binder"):
+                children = sorted(children, key=lambda e: _ORDER.get(e.status, 3))
             _render_events(children, depth + 1, out, full)
 
 
-def _values_events(events: list[dict]) -> list[dict]:
-    return [e for e in events if e["kind"] == "value" and "name" in e]
+def _values_events(events: list[Event]) -> list[Event]:
+    return [e for e in events if e.kind == "value" and e.name is not None]
 
 
-def _top_reasons(events: list[dict]) -> list[dict]:
+def _top_reasons(events: list[Event]) -> list[Event]:
     """The conditions that decided an outcome: the top-level conjuncts, failures first."""
-    events = [e for e in events if not (e["kind"] == "value" and "name" in e)]  # the outcome's values
-    if len(events) == 1 and events[0]["kind"] == "condition" and events[0].get("op") in ("and", "or") and events[0].get("children"):
-        events = events[0]["children"]
+    events = [e for e in events if not (e.kind == "value" and e.name is not None)]  # the outcome's values
+    if len(events) == 1 and events[0].kind == "condition" and events[0].op in ("and", "or") and events[0].children:
+        events = events[0].children
     order = {"false": 0, "unknown": 1, "true": 2}
-    return sorted(events, key=lambda e: order.get(e.get("status"), 3))
+    return sorted(events, key=lambda e: order.get(e.status, 3))
 
 
 # ---- the default text: labels, and unlabelled steps in words (expressions are for --explain)
-
-def _f(ev, key: str, default=None):
-    """A field of a trace event (the one place that knows how events store their fields)."""
-    return ev.get(key, default) if isinstance(ev, dict) else getattr(ev, key, default)
-
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
@@ -359,31 +355,31 @@ def _plain_value(v) -> str:
 
 
 def _comparison_words(ev) -> str:
-    left, right = _f(ev, "operands")
-    status, op = _f(ev, "status"), _f(ev, "op")
-    subject = _words(_f(left, "text"))
-    if _f(right, "text") == "null" and op in ("==", "!="):
+    left, right = ev.operands
+    status, op = ev.status, ev.op
+    subject = _words(left["text"])
+    if right["text"] == "null" and op in ("==", "!="):
         if status == "unknown":
             return f"{subject}: not known"
         given = (op == "!=") == (status == "true")
         return f"{subject}: given" if given else f"{subject}: none"
     if status == "unknown":
-        return f"{subject} {_OP_WORDS.get(op, op)} {_words(_f(right, 'text'))}: not known"
+        return f"{subject} {_OP_WORDS.get(op, op)} {_words(right['text'])}: not known"
     if status == "false":
         op = _NEGATED.get(op, op)
     other = _operand_text(right)
-    if not _LITERAL.fullmatch(_f(right, "text")):
-        other = f"{_words(_f(right, 'text'))} {other}"
+    if not _LITERAL.fullmatch(right["text"]):
+        other = f"{_words(right['text'])} {other}"
     return f"{subject}: {_operand_text(left)}, {_OP_WORDS.get(op, op)} {other}"
 
 
 def _condition_words(ev) -> str | None:
-    text = " ".join(_f(ev, "text", "").split())
+    text = " ".join(ev.text.split())
     negated = text.startswith("not ") and (_NAME.fullmatch(text[4:]) or _PATH.fullmatch(text[4:]))
     core = text[4:] if negated else text
     if not (_NAME.fullmatch(core) or _PATH.fullmatch(core)):
         return None
-    status = _f(ev, "status")
+    status = ev.status
     holds = (status == "true") != bool(negated)
     *owner, last = core.split(".")
     what = last.replace("_", " ")
@@ -395,15 +391,15 @@ def _condition_words(ev) -> str | None:
 
 def _plain_line(ev, detail: str | None) -> str:
     """A step of the default text: its label, else its meaning in words; the expression only as a last resort."""
-    mark = _MARK.get(_f(ev, "status"), "•")
-    if not _f(ev, "label"):
-        if _f(ev, "kind") == "comparison" and len(_f(ev, "operands") or ()) == 2:
+    mark = _MARK.get(ev.status, "•")
+    if not ev.label:
+        if ev.kind == "comparison" and len(ev.operands or ()) == 2:
             return f"{mark} {_comparison_words(ev)}"
-        if _f(ev, "kind") == "condition" and not _f(ev, "op"):
+        if ev.kind == "condition" and not ev.op:
             words = _condition_words(ev)
             if words:
                 return f"{mark} {words}"
-    return _event_line(ev, None if _f(ev, "status") == "unknown" else detail)  # "unknown == x" says nothing
+    return _event_line(ev, None if ev.status == "unknown" else detail)  # "unknown == x" says nothing
 
 
 def _why(ev, depth: int, out: list[str], limit: int = 3):
@@ -411,27 +407,27 @@ def _why(ev, depth: int, out: list[str], limit: int = 3):
     record, a year below the threshold), so that the default text says what made it fail."""
     if limit == 0:
         return
-    todo = list(_f(ev, "children") or ())
+    todo = list(ev.children)
     while todo:
         child = todo.pop(0)
-        if _f(child, "status") != "false" or _f(child, "kind") == "exception":
+        if child.status != "false" or child.kind == "exception":
             continue  # an exception that did not apply is not why a value is false
-        if _f(child, "label") and (_f(child, "kind") in ("rule", "condition", "comparison")
-                                   or _f(child, "kind") == "value" and _f(child, "index") is not None):  # an item
+        if child.label and (child.kind in ("rule", "condition", "comparison")
+                            or child.kind == "value" and child.index is not None):  # an item
             detail, _ = _collapse(child)
             out.append("    " + "  " * depth + printable(_event_line(child, detail)))
             _why(child, depth + 1, out, limit - 1)
             return
-        todo[:0] = list(_f(child, "children") or ())
+        todo[:0] = list(child.children)
 
 
 def _render_plain(events: list, out: list[str]):
     for ev in events:
-        if _f(ev, "parameters_only"):
+        if ev.parameters_only:
             continue
         detail, _ = _collapse(ev)
         out.append("    " + printable(_plain_line(ev, detail)))
-        if _f(ev, "status") == "false" and _f(ev, "kind") != "outcome":  # an outcome says why in its own result
+        if ev.status == "false" and ev.kind != "outcome":  # an outcome says why in its own result
             _why(ev, 1, out)
 
 

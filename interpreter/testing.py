@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from ._yaml import load_yaml
 from .diagnostics import Diagnostic, Span, has_errors
 from .engine import LoadResult, OutcomeResult, PolicySet, load
+from .evaluation.events import Event
 from .schemacheck import schema_check
 from .sources import read_source
 from .printer import format_value
@@ -148,11 +149,11 @@ def _show(v: Any) -> str:
     return format_value(v)
 
 
-def _false_rules(events: list[dict], out: set[str]):
+def _false_rules(events: list[Event], out: set[str]):
     for ev in events:
-        if ev.get("kind") in ("rule", "outcome") and ev.get("status") == "false":
-            out.add(ev["name"])
-        _false_rules(ev.get("children", []), out)
+        if ev.kind in ("rule", "outcome") and ev.status == "false":
+            out.add(ev.name)
+        _false_rules(ev.children, out)
 
 
 def _compare(sel: str, r: OutcomeResult, want: Any) -> list[str]:

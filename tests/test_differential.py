@@ -168,10 +168,10 @@ outcomes:
     def events(evs):
         for ev in evs:
             yield ev
-            yield from events(ev.get("children", []))
-    labels = [ev["label"] for ev in events(trace) if ev.get("index") is not None]
+            yield from events(ev.children)
+    labels = [ev.label for ev in events(trace) if ev.index is not None]
     assert labels == ["5 is small (big ones: [5])"]
-    assert [ev["name"] for ev in events(trace) if ev["kind"] == "rule"] == ["all_small"]
+    assert [ev.name for ev in events(trace) if ev.kind == "rule"] == ["all_small"]
 
 
 def test_an_amendment_counts_only_while_its_policy_is_in_force(tmp_path):

@@ -92,7 +92,7 @@ def test_the_api_result_has_its_labels_filled_with_the_values_in_force(tmp_path)
     facts, _ = pset.check_facts({"salary": 1, "average": 1})
     ev = pset.evaluate(facts, _dt.date(2026, 3, 1), trace=True)
     assert ev.results[0].label == "pays 20% on at most 95,000 CNY"
-    assert ev.results[0].trace[0]["label"] == "salary at least 6 x the average salary"
+    assert ev.results[0].trace[0].label == "salary at least 6 x the average salary"
     assert pset.evaluate(facts, _dt.date(2025, 3, 1)).results[0].label == "pays 20% on at most 90,000 CNY"
     other, diags = pset.with_params({"t.labels": {"tax_rate": Decimal("0.25")}})
     assert not diags

@@ -154,6 +154,6 @@ def test_a_parenthesised_group_keeps_its_coverage_entry(tmp_path):
     assert res.status == "does_not_apply"
     assert pset.evaluate(facts, datetime.date(2026, 1, 1)).results[0].status == "does_not_apply"
     [chain] = res.trace
-    assert [ch["text"] for ch in chain["children"]] == ["a", "b", "c", "d"]  # shown flat, as before
+    assert [ch.text for ch in chain.children] == ["a", "b", "c", "d"]  # shown flat, as before
     group = next(k for k, v in pset.coverage_universe()["t.group"].items() if v["text"] == "c and d")
     assert ("t.group", group, "false") in seen

@@ -1,7 +1,7 @@
 """The traced closures: the three-valued closures, recording what they visit.
 
 Each condition, binder, rule, exception and parameter value supplied from a file adds
-an event to `case.stack[-1]` (a list; nested events go in the event's `children`).
+an `Event` to `case.stack[-1]` (a list; nested events go in the event's `children`).
 Sub-expressions that record nothing are compiled by the plain three-valued compiler.
 A binder whose items mostly do not decide first tries the strict closures on them,
 so that only the items that decide (or are unknown, or fail) are traced.
@@ -16,6 +16,7 @@ from ..labels import filler
 from .budget import STEPS, over_budget
 from .data import PLAIN_TYPES, display, jsonable, missing_names, plain, span_key, tri_status
 from .errors import COMPARE, EvalFailure
+from .events import event
 from .kleene import (KleeneCompiler, binder as kleene_binder, compare_unknown, finish, if_closure, kleene2, kleene_n,
                      union)
 from .rules import combine_exceptions, exceptions_of, in_force
@@ -60,7 +61,7 @@ class TracedCompiler(KleeneCompiler):
         left_operand, right_operand = self._operand_fn(left), self._operand_fn(right)
         op = node.op if isinstance(node, A.Compare) else ("not in" if node.negated else "in")
         test = _RELATIONS[op]
-        reading, label = self.analysis.parameters_only(node), self._label(node)
+        reading, label = self.analysis.parameters_only(node), self._label(node) or None
         ranges = (None, None)
         if isinstance(node, A.Compare):  # a counted operand's range, computed quietly
             self.plain.depth, self.plain.policy = self.depth, self.policy
@@ -89,26 +90,16 @@ class TracedCompiler(KleeneCompiler):
             status = "true" if v is True else "false" if v is False else tri_status(v)
             if c.seen is not None and (v is True or v is False):
                 c.seen.add((pid, key, status))
-            ev = {"kind": "comparison", "text": text, "status": status,
-                  "value": v if v is True or v is False else jsonable_in(c, v)}
-            if label:
-                ev["label"] = label
-            if reading:
-                ev["parameters_only"] = True
-            ev["op"] = op
-            ev["operands"] = [da, db]
-            if type(v) is Unknown:
-                ev["missing"] = missing_names(v)
-            if children:
-                ev["children"] = children
-            parent.append(ev)
+            parent.append(event("comparison", text, status, v if v is True or v is False else jsonable_in(c, v),
+                                label, None, None, None, op, [da, db],
+                                missing_names(v) if type(v) is Unknown else None, children, False, None, reading))
             return v
         return traced_comparison
 
     def trace_condition(self, node: A.Node, fn):
         text, pid, key = to_text(node), self.policy, span_key(node.span)
         op = node.op if isinstance(node, A.BoolOp) else None
-        reading, label = self.analysis.parameters_only(node), self._label(node)
+        reading, label = self.analysis.parameters_only(node), self._label(node) or None
 
         def traced(c, loc):
             stack = c.stack
@@ -122,26 +113,17 @@ class TracedCompiler(KleeneCompiler):
             status = "true" if v is True else "false" if v is False else tri_status(v)
             if c.seen is not None and (v is True or v is False):
                 c.seen.add((pid, key, status))
-            ev = {"kind": "condition", "text": text, "status": status,
-                  "value": v if v is True or v is False else jsonable_in(c, v)}
-            if label:
-                ev["label"] = label
-            if reading:
-                ev["parameters_only"] = True
             if op is not None:
-                ev["op"] = op
                 flat = []
                 for ch in children:  # `a and b and c` reads as one list of conditions
-                    if ch.get("op") == op and ch["kind"] == "condition" and "operands" not in ch:
-                        flat.extend(ch.get("children", ()))
+                    if ch.op == op and ch.kind == "condition" and ch.operands is None:
+                        flat.extend(ch.children)
                     else:
                         flat.append(ch)
                 children = flat
-            if type(v) is Unknown:
-                ev["missing"] = missing_names(v)
-            if children:
-                ev["children"] = children
-            parent.append(ev)
+            parent.append(event("condition", text, status, v if v is True or v is False else jsonable_in(c, v),
+                                label, None, None, None, op, None,
+                                missing_names(v) if type(v) is Unknown else None, children, False, None, reading))
             return v
         return traced
 
@@ -174,7 +156,8 @@ class TracedCompiler(KleeneCompiler):
 
         def operand(c, loc):
             v = fn(c, loc)
-            d = {"text": text, "value": jsonable_in(c, v), "known": type(v) is not Unknown}
+            d = {"text": text, "value": v if type(v) in PLAIN_TYPES else jsonable_in(c, v),
+                 "known": type(v) is not Unknown}
             if unit:
                 d["unit"] = unit
             return v, d
@@ -207,30 +190,29 @@ class TracedCompiler(KleeneCompiler):
             memo = c.memo
             stack = c.stack
             v = memo.get(memo_key, _MISSING)
-            ev = {"kind": kind, "name": name, "policy": pid, "text": name,
-                  "label": label if label_at is None else label_at(c.as_of), "cite": cite}
             if v is _MISSING:
-                children: list = []
+                children: list | tuple = []
                 stack.append(children)
                 try:
                     v = memo[memo_key] = rule_fns[key](c, ())
                 finally:
                     stack.pop()
-                if children:
-                    ev["children"] = children
+                repeat = False
             else:
-                ev["repeat"] = True
+                children, repeat = (), True
+            missing = None
             if v is True or v is False:
-                ev["status"] = status = "true" if v else "false"
-                ev["value"] = v
+                status = "true" if v else "false"
+                value = v
                 if c.seen is not None:
                     c.seen.add((pid, (kind, name), status))
             else:
-                ev["status"] = tri_status(v)
-                ev["value"] = jsonable_in(c, v)
+                status = tri_status(v)
+                value = v if type(v) in PLAIN_TYPES else jsonable_in(c, v)
                 if type(v) is Unknown:
-                    ev["missing"] = missing_names(v)
-            stack[-1].append(ev)
+                    missing = missing_names(v)
+            stack[-1].append(event(kind, name, status, value, label if label_at is None else label_at(c.as_of), cite,
+                                   pid, name, None, None, missing, children, repeat))
             return v
         return traced_rule
 
@@ -254,11 +236,9 @@ class TracedCompiler(KleeneCompiler):
                 finally:
                     c.stack.pop()
                 label_at = labels_at[id(decl)]
-                ev = {"kind": "exception", "text": decl.when.text,
-                      "label": decl.label if label_at is None else label_at(c.as_of), "cite": decl.cite,
-                      "policy": decl.policy_id, "status": tri_status(w), "value": jsonable(w)}
-                if children:
-                    ev["children"] = children
+                ev = event("exception", decl.when.text, tri_status(w), jsonable(w),
+                           decl.label if label_at is None else label_at(c.as_of), decl.cite, decl.policy_id, None, None,
+                           None, None, children)
                 c.stack[-1].append(ev)
                 if w is True:
                     fired.append(ev)
@@ -268,13 +248,12 @@ class TracedCompiler(KleeneCompiler):
             def traced_value(value):
                 v = value(c, loc)
                 if awaiting:
-                    awaiting.pop()["gives"] = jsonable(v)
+                    awaiting.pop().gives = jsonable(v)
                 return v
 
             def traced_base():
                 v = base(c, loc)
-                c.stack[-1].append({"kind": "value", "text": base_text, "label": "base value", "status": tri_status(v),
-                                    "value": jsonable(v)})
+                c.stack[-1].append(event("value", base_text, tri_status(v), jsonable(v), "base value"))
                 return v
 
             thunks = [(lambda when=when, decl=decl: traced_when(when, decl), lambda value=value: traced_value(value), decl)
@@ -285,8 +264,7 @@ class TracedCompiler(KleeneCompiler):
                     b = jsonable(base(c, loc))
                 except EvalFailure as e:
                     b = f"not computed ({e.message})"
-                c.stack[-1].append({"kind": "value", "text": base_text, "label": "base value replaced by the exception",
-                                    "status": "skipped", "value": b})
+                c.stack[-1].append(event("value", base_text, "skipped", b, "base value replaced by the exception"))
             return result
         return rule
 
@@ -376,17 +354,12 @@ class TracedCompiler(KleeneCompiler):
                     c.stack.pop()
                 decisive = (v is not True) if kind == "all" else (v is not False) if kind == "any" else False
                 if decisive or type(v) is Unknown:
-                    ev = {"kind": "value", "text": f"{var} = {format_value(plain(x))}", "status": tri_status(v),
-                          "value": jsonable(v), "index": i}
+                    label = cite = None
                     if item_label is not None:
-                        ev["label"] = item_label[0](c, loc + (x,))
-                        if item_label[1]:
-                            ev["cite"] = item_label[1]
-                    if type(v) is Unknown:
-                        ev["missing"] = missing_names(v)
-                    if children:
-                        ev["children"] = children
-                    c.stack[-1].append(ev)
+                        label, cite = item_label[0](c, loc + (x,)), item_label[1] or None
+                    c.stack[-1].append(event("value", f"{var} = {format_value(plain(x))}", tri_status(v), jsonable(v),
+                                             label, cite, None, None, None, None,
+                                             missing_names(v) if type(v) is Unknown else None, children, False, i))
                 if type(v) is Unknown:
                     unknown = v if unknown is None else unknown | v
                     continue
@@ -415,12 +388,9 @@ class TracedCompiler(KleeneCompiler):
             status = tri_status(v)
             if c.seen is not None and status in ("true", "false"):
                 c.seen.add((pid, key, status))
-            ev = {"kind": "binder", "text": text, "status": status, "value": jsonable_in(c, v)}
-            if children:
-                ev["children"] = children
-            if type(v) is Unknown:
-                ev["missing"] = missing_names(v)
-            c.stack[-1].append(ev)
+            value = v if type(v) in PLAIN_TYPES else jsonable_in(c, v)
+            c.stack[-1].append(event("binder", text, status, value, None, None, None, None, None, None,
+                                     missing_names(v) if type(v) is Unknown else None, children))
             return v
         return traced_binder
 
@@ -471,8 +441,7 @@ def note_supplied(c, pv, pid: str, name: str, key, v):
         texts = (text, f"{text} supplied by {src}")
         if len(_SUPPLIED_TEXT) < 4096:
             _SUPPLIED_TEXT[(name, key, src)] = texts
-    c.stack[-1].append({"kind": "value", "text": texts[0], "label": texts[1], "policy": pid,
-                        "name": name, "status": "value", "value": jsonable(v)})
+    c.stack[-1].append(event("value", texts[0], "value", jsonable(v), texts[1], None, pid, name))
 
 
 _SUPPLIED_TEXT: dict = {}  # (parameter, key, file) -> (text, label) of its trace event
